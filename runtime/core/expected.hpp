@@ -11,14 +11,14 @@ namespace sy {
 /// them to exit codes and the HTTP API to status codes without knowing who
 /// failed.
 enum class errc {
-  invalid_input,  ///< bad bytes, JSON, filter, CLI argument: the caller's fault
-  config,         ///< bad configuration file, key or value
-  not_found,      ///< a uid, key, plugin or file that does not exist
-  conflict,       ///< the thing exists with another shape (stream config, bind)
-  unavailable,    ///< broker unreachable, timeout: worth retrying
-  io,             ///< file system or process failure
-  plugin,         ///< a plugin failed to load or to create
-  internal,       ///< a bug: an invariant did not hold
+  invalid_input, ///< bad bytes, JSON, filter, CLI argument: the caller's fault
+  config,        ///< bad configuration file, key or value
+  not_found,     ///< a uid, key, plugin or file that does not exist
+  conflict,      ///< the thing exists with another shape (stream config, bind)
+  unavailable,   ///< broker unreachable, timeout: worth retrying
+  io,            ///< file system or process failure
+  plugin,        ///< a plugin failed to load or to create
+  internal,      ///< a bug: an invariant did not hold
 };
 
 /// Returns a short lowercase name for `code`, as printed in error messages.
@@ -37,8 +37,7 @@ inline error make_error(errc code, std::string message) {
 
 /// Either a `T` or an `error`. The minimal subset of C++23 `std::expected`
 /// that the project needs; `expected<void>` carries no value.
-template <class T>
-class [[nodiscard]] expected {
+template <class T> class [[nodiscard]] expected {
 public:
   expected(T value) : state_(std::in_place_index<0>, std::move(value)) {}
   expected(sy::error err) : state_(std::in_place_index<1>, std::move(err)) {}
@@ -61,8 +60,7 @@ private:
   std::variant<T, sy::error> state_;
 };
 
-template <>
-class [[nodiscard]] expected<void> {
+template <> class [[nodiscard]] expected<void> {
 public:
   expected() = default;
   expected(sy::error err) : err_(std::move(err)), ok_(false) {}
