@@ -1,0 +1,132 @@
+// sy.consumers.synthetic: a consumer for tests, benchmarks, simulations and
+// the quickstart. It sleeps for a service time, crashes with a probability,
+// and emits the configured child tasks. sy.consumers.noop does nothing.
+//
+// config keys:
+//   service_time_ms    number >= 0, mean service time (default 0)
+//   distribution       "fixed" | "exponential" | "uniform" (0..2*mean), default "fixed"
+//   crash_probability  number in 0..1 (default 0)
+//   emit               list of header tables, one child task each (default none)
+//   seed               integer; default: random per worker
+#include "runtime/plugin/registry.hpp"
+
+#include <random>
+#include <thread>
+
+namespace sy::plugin {
+
+namespace {
+
+struct synthetic_options {
+  double service_time_ms = 0;
+  std::string distribution = "fixed";
+  double crash_probability = 0;
+  value emit = value::array();
+  std::optional<std::uint64_t> seed;
+};
+
+error bad_key(const std::string& key, const std::string& expected) {
+  return make_error(errc::config, "sy.consumers.synthetic: key \"" + key + "\": " + expected);
+}
+
+expected<synthetic_options> parse_options(const value& config) {
+  synthetic_options opts;
+  if (config.is_null()) return opts;
+  if (!config.is_object())
+    return make_error(errc::config, "sy.consumers.synthetic: config must be a table");
+  for (const auto& [key, v] : config.items()) {
+    if (key == "service_time_ms") {
+      if (!v.is_number() || v.get<double>() < 0) return bad_key(key, "expected a number >= 0");
+      opts.service_time_ms = v.get<double>();
+    } else if (key == "distribution") {
+      if (!v.is_string() || (v != "fixed" && v != "exponential" && v != "uniform"))
+        return bad_key(key, "expected one of fixed, exponential, uniform");
+      opts.distribution = v.get<std::string>();
+    } else if (key == "crash_probability") {
+      if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
+        return bad_key(key, "expected a number in 0..1");
+      opts.crash_probability = v.get<double>();
+    } else if (key == "emit") {
+      if (!v.is_array()) return bad_key(key, "expected a list of header tables");
+      for (const auto& child : v)
+        if (!child.is_object()) return bad_key(key, "expected a list of header tables");
+      opts.emit = v;
+    } else if (key == "seed") {
+      if (!v.is_number_integer()) return bad_key(key, "expected an integer");
+      opts.seed = v.get<std::uint64_t>();
+    } else {
+      return make_error(errc::config, "sy.consumers.synthetic: unknown key \"" + key +
+                                          "\" (known: service_time_ms, distribution, "
+                                          "crash_probability, emit, seed)");
+    }
+  }
+  return opts;
+}
+
+class synthetic final : public consumer {
+public:
+  explicit synthetic(synthetic_options opts)
+      : opts_(std::move(opts)), rng_(opts_.seed ? *opts_.seed : std::random_device{}()) {}
+
+  expected<void> process(const task&, consumer_context& ctx) override {
+    if (auto ms = service_time_ms(); ms > 0)
+      std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms));
+    if (opts_.crash_probability > 0 &&
+        std::uniform_real_distribution<double>(0, 1)(rng_) < opts_.crash_probability)
+      return make_error(errc::internal, "synthetic crash");
+    for (const auto& headers : opts_.emit)
+      ctx.send_child(headers);
+    return {};
+  }
+
+private:
+  double service_time_ms() {
+    double mean = opts_.service_time_ms;
+    if (mean <= 0 || opts_.distribution == "fixed") return mean;
+    if (opts_.distribution == "exponential")
+      return std::exponential_distribution<double>(1 / mean)(rng_);
+    return std::uniform_real_distribution<double>(0, 2 * mean)(rng_);
+  }
+
+  synthetic_options opts_;
+  std::mt19937_64 rng_;
+};
+
+class noop final : public consumer {
+public:
+  expected<void> process(const task&, consumer_context&) override { return {}; }
+};
+
+} // namespace
+
+void add_builtins(registry& reg) {
+  consumer_factory synthetic_factory{
+      "sy.consumers.synthetic",
+      [](const value& config) -> expected<void> {
+        auto opts = parse_options(config);
+        if (!opts) return opts.error();
+        return {};
+      },
+      [](const value& config) -> expected<std::unique_ptr<consumer>> {
+        auto opts = parse_options(config);
+        if (!opts) return opts.error();
+        return std::unique_ptr<consumer>(std::make_unique<synthetic>(std::move(*opts)));
+      },
+  };
+  consumer_factory noop_factory{
+      "sy.consumers.noop",
+      [](const value& config) -> expected<void> {
+        if (!config.is_null() && !(config.is_object() && config.empty()))
+          return make_error(errc::config, "sy.consumers.noop takes no config keys");
+        return {};
+      },
+      [](const value&) -> expected<std::unique_ptr<consumer>> {
+        return std::unique_ptr<consumer>(std::make_unique<noop>());
+      },
+  };
+  // Built-in names are unique by construction.
+  (void)reg.add(std::move(synthetic_factory));
+  (void)reg.add(std::move(noop_factory));
+}
+
+} // namespace sy::plugin
