@@ -8,7 +8,8 @@ function(sy_add_test)
   target_compile_definitions(${T_NAME} PRIVATE
     SY_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     SY_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
-  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  # -r: the CAF test watchdog (default 30 s) aborts slower suites; CTest has its own timeout.
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME} -r 900)
   if(T_LABELS)
     set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
   endif()

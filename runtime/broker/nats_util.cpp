@@ -1,0 +1,119 @@
+#include "runtime/broker/nats_util.hpp"
+
+#include <cctype>
+
+namespace sy::broker::detail {
+
+namespace {
+
+errc errc_for_status(natsStatus s) {
+  switch (s) {
+  case NATS_TIMEOUT:
+  case NATS_NO_SERVER:
+  case NATS_CONNECTION_CLOSED:
+  case NATS_CONNECTION_DISCONNECTED:
+  case NATS_STALE_CONNECTION:
+  case NATS_NO_RESPONDERS:
+  case NATS_SLOW_CONSUMER:
+  case NATS_NOT_YET_CONNECTED:
+  case NATS_DRAINING:
+  case NATS_IO_ERROR:
+  case NATS_SSL_ERROR:
+    return errc::unavailable;
+  case NATS_NOT_FOUND:
+    return errc::not_found;
+  case NATS_INVALID_ARG:
+  case NATS_INVALID_SUBJECT:
+  case NATS_INVALID_TIMEOUT:
+  case NATS_MAX_PAYLOAD:
+  case NATS_ADDRESS_MISSING:
+  case NATS_PROTOCOL_ERROR:
+    return errc::invalid_input;
+  case NATS_NOT_PERMITTED:
+    return errc::config;
+  default:
+    return errc::internal;
+  }
+}
+
+std::string lowercase_first(std::string text) {
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+} // namespace
+
+errc errc_for_js_code(int code) {
+  switch (code) {
+  case JSStreamNotFoundErr:
+  case JSConsumerNotFoundErr:
+  case JSNoMessageFoundErr:
+    return errc::not_found;
+  case JSStreamWrongLastSequenceErr:
+  case JSStreamWrongLastMsgIDErr:
+  case JSStreamNameExistErr:
+  case JSConsumerNameExistErr:
+  case JSConsumerExistingActiveErr:
+  case JSConsumerWQMultipleUnfilteredErr:
+  case JSConsumerWQConsumerNotUniqueErr:
+  case JSConsumerWQConsumerNotDeliverAllErr:
+    return errc::conflict;
+  case JSNotEnabledErr:
+  case JSInsufficientResourcesErr:
+  case JSStreamStoreFailedErr:
+  case JSClusterNotAvailErr:
+    return errc::unavailable;
+  default:
+    return errc::invalid_input;
+  }
+}
+
+error nats_error(natsStatus s, std::string_view what, jsErrCode jerr) {
+  std::string message(what);
+  message += ": ";
+  message += lowercase_first(natsStatus_GetText(s));
+  natsStatus last = NATS_OK;
+  const char* raw_detail = nats_GetLastError(&last);
+  std::string_view detail = raw_detail ? raw_detail : "";
+  // nats.c prefixes its detail with "(file.c:line): ".
+  if (!detail.empty() && detail.front() == '(') {
+    if (auto end = detail.find("): "); end != std::string_view::npos) detail.remove_prefix(end + 3);
+  }
+  if (!detail.empty() && last == s && detail != natsStatus_GetText(s)) {
+    message += " (";
+    message += detail;
+    message += ")";
+  }
+  errc code = errc_for_status(s);
+  if (jerr != 0)
+    code = errc_for_js_code(jerr);
+  else if (s == NATS_NO_RESPONDERS)
+    message += "; is JetStream enabled (nats-server -js)?";
+  return make_error(code, std::move(message));
+}
+
+expected<msg_ptr> make_msg(std::string_view subject, std::string_view reply, std::string_view data,
+                           const header_list& headers) {
+  natsMsg* raw = nullptr;
+  std::string subj(subject);
+  std::string rep(reply);
+  natsStatus s = natsMsg_Create(&raw, subj.c_str(), rep.empty() ? nullptr : rep.c_str(),
+                                data.data(), static_cast<int>(data.size()));
+  if (s != NATS_OK) return nats_error(s, "cannot build a message for " + subj);
+  msg_ptr msg(raw);
+  for (const auto& [name, value] : headers) {
+    s = natsMsgHeader_Add(raw, name.c_str(), value.c_str());
+    if (s != NATS_OK)
+      return nats_error(s, "cannot add header '" + name + "' to a message for " + subj);
+  }
+  return msg;
+}
+
+jsOptions js_options(std::chrono::milliseconds timeout) {
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Wait = to_ms(timeout);
+  return o;
+}
+
+} // namespace sy::broker::detail

@@ -1,0 +1,51 @@
+#pragma once
+
+// Internal to runtime/broker: helpers shared by the .cpp files that talk to
+// nats.c. Not installed, not included by any public broker header.
+
+#include "runtime/broker/header_list.hpp"
+#include "runtime/core/expected.hpp"
+
+#include <chrono>
+#include <memory>
+#include <nats/nats.h>
+#include <string>
+#include <string_view>
+
+namespace sy::broker::detail {
+
+/// Turns a failed nats.c call into an error: "<what>: <nats.c text> (<last
+/// error detail>)". `jerr` is the JetStream API error code when known.
+error nats_error(natsStatus s, std::string_view what, jsErrCode jerr = static_cast<jsErrCode>(0));
+
+/// Maps a JetStream API error code to an errc.
+errc errc_for_js_code(int code);
+
+/// RAII owner of a nats.c object with a matching destroy function.
+template <class T, void (*Destroy)(T*)> struct nats_deleter {
+  void operator()(T* p) const noexcept {
+    if (p) Destroy(p);
+  }
+};
+using msg_ptr = std::unique_ptr<natsMsg, nats_deleter<natsMsg, natsMsg_Destroy>>;
+using stream_info_ptr =
+    std::unique_ptr<jsStreamInfo, nats_deleter<jsStreamInfo, jsStreamInfo_Destroy>>;
+using consumer_info_ptr =
+    std::unique_ptr<jsConsumerInfo, nats_deleter<jsConsumerInfo, jsConsumerInfo_Destroy>>;
+using kv_entry_ptr = std::unique_ptr<kvEntry, nats_deleter<kvEntry, kvEntry_Destroy>>;
+
+/// Builds a message with headers; `reply` may be empty.
+expected<msg_ptr> make_msg(std::string_view subject, std::string_view reply, std::string_view data,
+                           const header_list& headers);
+
+/// `jsOptions` with the connection's API timeout.
+jsOptions js_options(std::chrono::milliseconds timeout);
+
+inline std::int64_t to_ns(std::chrono::nanoseconds d) {
+  return d.count();
+}
+inline std::int64_t to_ms(std::chrono::milliseconds d) {
+  return d.count();
+}
+
+} // namespace sy::broker::detail

@@ -1,0 +1,90 @@
+#pragma once
+
+#include "runtime/core/expected.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sy::broker {
+
+class connection;
+
+enum class retention_policy { limits, workqueue, interest };
+enum class storage_type { file, memory };
+enum class discard_policy { old_messages, new_messages };
+
+const char* to_string(retention_policy p);
+const char* to_string(storage_type t);
+const char* to_string(discard_policy p);
+
+/// The shape switchyard needs for one JetStream stream. Limits use -1 for
+/// "unlimited" (0 is read as -1 as well); durations use 0 for "none".
+struct stream_spec {
+  /// Stream name, e.g. `SY_QUEUES`.
+  std::string name;
+  /// Subjects the stream captures; an existing stream may capture more.
+  std::vector<std::string> subjects;
+  retention_policy retention = retention_policy::limits;
+  storage_type storage = storage_type::file;
+  /// Copies in a cluster (1, 3 or 5).
+  int replicas = 1;
+  /// Messages older than this are removed; 0 = kept forever.
+  std::chrono::nanoseconds max_age{0};
+  /// Window in which a repeated `Nats-Msg-Id` is dropped; 0 = server default (2 min).
+  std::chrono::nanoseconds duplicate_window{0};
+  std::int64_t max_msgs_per_subject = -1;
+  std::int64_t max_msgs = -1;
+  std::int64_t max_bytes = -1;
+  std::int32_t max_msg_size = -1;
+  /// What happens at a limit: drop old messages or refuse new ones.
+  discard_policy discard = discard_policy::old_messages;
+  /// Let any replica answer direct gets (KV reads).
+  bool allow_direct = false;
+  /// Allow `Nats-Rollup` (KV purge).
+  bool allow_rollup = false;
+  /// Forbid deleting single messages (KV buckets). Once set it stays set.
+  bool deny_delete = false;
+};
+
+/// What `ensure_stream` / `ensure_consumer` did.
+enum class ensure_outcome { created, unchanged, updated };
+
+/// Makes the stream exist with `spec`'s shape. Creates it if missing. If it
+/// exists, differences that JetStream can change in place (subjects, which
+/// become the union of both lists, limits, max age, duplicate window,
+/// discard, replicas, direct get, rollup) are updated; a different retention
+/// or storage is an `errc::conflict` that names the field, e.g. "stream
+/// SY_QUEUES exists with retention=limits, switchyard needs workqueue; delete
+/// it or fix the config". Safe to call concurrently from several nodes.
+/// Blocking (one to three API round trips).
+expected<ensure_outcome> ensure_stream(connection& conn, const stream_spec& spec);
+
+/// Current counters of a stream.
+struct stream_state {
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t first_seq = 0;
+  std::uint64_t last_seq = 0;
+  /// Distinct subjects holding messages.
+  std::int64_t num_subjects = 0;
+  std::int64_t consumers = 0;
+};
+
+/// Fails with `errc::not_found` if the stream does not exist.
+expected<stream_state> stream_info(connection& conn, const std::string& stream);
+
+/// Deletes the stream and all its messages and consumers.
+expected<void> delete_stream(connection& conn, const std::string& stream);
+
+/// Removes the stream's messages whose subject matches `subject_filter`
+/// (wildcards allowed; empty = all).
+expected<void> purge_stream(connection& conn, const std::string& stream,
+                            const std::string& subject_filter = {});
+
+/// Removes one message by sequence; `errc::not_found` if it is not there.
+expected<void> delete_stream_message(connection& conn, const std::string& stream,
+                                     std::uint64_t seq);
+
+} // namespace sy::broker

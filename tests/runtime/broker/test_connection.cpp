@@ -1,0 +1,181 @@
+#define CAF_SUITE runtime.broker.connection
+#include "caf/test/unit_test.hpp"
+#include "caf/test/unit_test_impl.hpp"
+#include "runtime/broker/connection.hpp"
+#include "runtime/broker/embedded_server.hpp"
+#include "runtime/broker/message.hpp"
+#include "runtime/broker/subject.hpp"
+#include "tests/runtime/broker/broker_fixture.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace sy::broker;
+using namespace sy::broker::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A loopback port that nothing listens on (bound, then closed).
+std::uint16_t closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+CAF_TEST(connecting to a closed port is an unavailable error that names the url) {
+  auto url = "nats://127.0.0.1:" + std::to_string(closed_port());
+  auto opts = test_options(url);
+  opts.connect_timeout = 500ms;
+  auto conn = connection::connect(opts);
+  SY_REQUIRE(!conn);
+  CAF_CHECK(conn.error().code == sy::errc::unavailable);
+  CAF_MESSAGE(conn.error().message);
+  CAF_CHECK(contains(conn.error().message, "cannot reach NATS at " + url));
+  CAF_CHECK(contains(conn.error().message, "is nats-server running?"));
+}
+
+CAF_TEST(a malformed url is an error) {
+  auto opts = test_options("nats://127.0.0.1:notaport");
+  opts.connect_timeout = 200ms;
+  auto conn = connection::connect(opts);
+  SY_REQUIRE(!conn);
+  CAF_CHECK(conn.error().code == sy::errc::invalid_input);
+  CAF_MESSAGE(conn.error().message);
+}
+
+CAF_TEST(ack subjects parse into metadata in both layouts) {
+  auto v1 = parse_ack_subject("$JS.ACK.SY_QUEUES.classifier.3.41.17.1700000000123456789.9");
+  SY_REQUIRE(v1.has_value());
+  CAF_CHECK_EQUAL(v1->stream, "SY_QUEUES");
+  CAF_CHECK_EQUAL(v1->consumer, "classifier");
+  CAF_CHECK_EQUAL(v1->num_delivered, 3u);
+  CAF_CHECK_EQUAL(v1->stream_seq, 41u);
+  CAF_CHECK_EQUAL(v1->consumer_seq, 17u);
+  CAF_CHECK_EQUAL(v1->num_pending, 9u);
+  CAF_CHECK_EQUAL(v1->timestamp.time_since_epoch().count() > 0, true);
+  auto v2 = parse_ack_subject("$JS.ACK.hub.ACCHASH.S.c.1.2.3.1700000000000000000.0.xyz");
+  SY_REQUIRE(v2.has_value());
+  CAF_CHECK_EQUAL(v2->stream, "S");
+  CAF_CHECK_EQUAL(v2->consumer_seq, 3u);
+  CAF_CHECK(!parse_ack_subject("_INBOX.abc.1"));
+  CAF_CHECK(!parse_ack_subject("$JS.ACK.S.c.x.2.3.4.5"));
+}
+
+CAF_TEST(subject patterns cover narrower subjects only) {
+  CAF_CHECK(subject_covers("sy.queue.>", "sy.queue.a.high"));
+  CAF_CHECK(subject_covers("sy.queue.>", "sy.queue.*.high"));
+  CAF_CHECK(subject_covers("sy.queue.*.*", "sy.queue.a.high"));
+  CAF_CHECK(subject_covers("sy.queue.a.high", "sy.queue.a.high"));
+  CAF_CHECK(!subject_covers("sy.queue.*", "sy.queue.a.high"));
+  CAF_CHECK(!subject_covers("sy.queue.a.high", "sy.queue.*.high"));
+  CAF_CHECK(!subject_covers("sy.queue.>", "sy.queue"));
+  CAF_CHECK(!subject_covers("sy.unrouted.*", "sy.queue.a"));
+}
+
+CAF_TEST_FIXTURE_SCOPE(connection_tests, broker_fixture)
+
+CAF_TEST(publish subscribe and request carry data and headers) {
+  std::mutex mu;
+  std::vector<std::string> got;
+  std::atomic<int> reply_errors{0};
+  auto echo = conn->subscribe("svc.echo", [&](message msg) { // no CAF_CHECK off the main thread
+    {
+      std::lock_guard<std::mutex> guard(mu);
+      got.push_back(std::string(msg.data()) + "|" + msg.header("X-Test").value_or("-"));
+    }
+    if (!msg.reply().empty() && !conn->publish(msg.reply(), "echo:" + std::string(msg.data())))
+      ++reply_errors;
+  });
+  SY_REQUIRE(echo);
+  CAF_CHECK(conn->flush(2s));
+  CAF_CHECK(conn->publish("svc.echo", "one", {{"X-Test", "yes"}}));
+  auto reply = conn->request("svc.echo", "two", 2s);
+  SY_REQUIRE(reply);
+  CAF_CHECK_EQUAL(reply->data(), "echo:two");
+  CAF_CHECK(wait_until([&] {
+    std::lock_guard<std::mutex> guard(mu);
+    return got.size() == 2;
+  }));
+  CAF_CHECK_EQUAL(reply_errors.load(), 0);
+  std::lock_guard<std::mutex> guard(mu);
+  CAF_CHECK_EQUAL(got.at(0), "one|yes");
+  CAF_CHECK_EQUAL(got.at(1), "two|-");
+}
+
+CAF_TEST(a request without responder is unavailable) {
+  auto reply = conn->request("svc.nobody", "x", 1s);
+  SY_REQUIRE(!reply);
+  CAF_CHECK(reply.error().code == sy::errc::unavailable);
+  CAF_MESSAGE(reply.error().message);
+}
+
+CAF_TEST(an unsubscribed handler is never called again) {
+  std::atomic<int> calls{0};
+  auto sub = conn->subscribe("svc.count", [&](message) { ++calls; });
+  SY_REQUIRE(sub);
+  CAF_CHECK(conn->publish("svc.count", "1"));
+  CAF_CHECK(wait_until([&] { return calls == 1; }));
+  sub->unsubscribe();
+  CAF_CHECK(!sub->valid());
+  CAF_CHECK(conn->publish("svc.count", "2"));
+  CAF_CHECK(conn->flush(2s));
+  CAF_CHECK_EQUAL(calls.load(), 1);
+  CAF_CHECK(conn->is_connected());
+  CAF_CHECK_EQUAL(conn->connected_url(), server.url());
+  CAF_CHECK(conn->new_inbox().rfind("_INBOX.", 0) == 0);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(an embedded server starts on a free port accepts a connection and stops) {
+  auto dir = std::filesystem::temp_directory_path() / ("sy-embedded-" + std::to_string(::getpid()));
+  embedded_server_options opts;
+  opts.data_dir = dir.string();
+  auto server = embedded_server::start(opts);
+  SY_REQUIRE(server);
+  CAF_CHECK(server->port() != 0);
+  CAF_CHECK(server->is_running());
+  CAF_CHECK(server->pid() > 0);
+  {
+    auto conn = connection::connect(test_options(server->url()));
+    CAF_CHECK(conn);
+    CAF_CHECK(conn && (*conn)->is_connected());
+  }
+  server->stop();
+  CAF_CHECK(!server->is_running());
+  CAF_CHECK_EQUAL(server->pid(), -1);
+  auto opts2 = test_options(server->url());
+  opts2.connect_timeout = 300ms;
+  CAF_CHECK(!connection::connect(opts2));
+  CAF_CHECK(std::filesystem::exists(dir / "nats-server.log"));
+  std::filesystem::remove_all(dir);
+}
+
+CAF_TEST(an embedded server reports a missing binary clearly) {
+  embedded_server_options opts;
+  opts.data_dir = (std::filesystem::temp_directory_path() / "sy-embedded-missing").string();
+  opts.binary = "/nonexistent/nats-server";
+  auto server = embedded_server::start(opts);
+  SY_REQUIRE(!server);
+  CAF_MESSAGE(server.error().message);
+  CAF_CHECK(contains(server.error().message, "/nonexistent/nats-server"));
+  std::filesystem::remove_all(opts.data_dir);
+}
