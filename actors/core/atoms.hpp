@@ -7,13 +7,11 @@ namespace sy::actors {
 // Every atom the actors use, in one place (CAF 0.17: at most 10 characters).
 using run_atom = caf::atom_constant<caf::atom("run")>;
 using delivered_atom = caf::atom_constant<caf::atom("delivered")>;
-using published_atom = caf::atom_constant<caf::atom("published")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using binds_atom = caf::atom_constant<caf::atom("binds")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using stopped_atom = caf::atom_constant<caf::atom("stopped")>;
-using status_atom = caf::atom_constant<caf::atom("status")>;
-using looked_up_atom = caf::atom_constant<caf::atom("lookedup")>;
 
 } // namespace sy::actors

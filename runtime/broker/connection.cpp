@@ -208,6 +208,16 @@ expected<message> connection::request(std::string_view subject, std::string_view
 }
 
 expected<subscription> connection::subscribe(const std::string& subject, message_handler handler) {
+  return make_subscription(subject, std::move(handler), true);
+}
+
+expected<subscription> connection::subscribe_owned(const std::string& subject,
+                                                   message_handler handler) {
+  return make_subscription(subject, std::move(handler), false);
+}
+
+expected<subscription> connection::make_subscription(const std::string& subject,
+                                                     message_handler handler, bool keep_alive) {
   auto st = std::make_shared<subscription::state>();
   st->conn = weak_from_this();
   st->handler = std::move(handler);
@@ -226,7 +236,7 @@ expected<subscription> connection::subscribe(const std::string& subject, message
     natsSubscription_Destroy(sub);
     return detail::nats_error(s, "subscribe to " + subject);
   }
-  return subscription(sub, std::move(st), shared_from_this());
+  return subscription(sub, std::move(st), keep_alive ? shared_from_this() : nullptr);
 }
 
 expected<void> connection::flush(std::chrono::milliseconds timeout) {

@@ -94,7 +94,15 @@ public:
   jsCtx* js_handle() const noexcept { return js_; }
 
 private:
+  friend class js_publisher;
+
   explicit connection(connection_options opts);
+
+  /// `subscribe` without the subscription holding this connection alive:
+  /// for subscriptions the connection itself owns (no reference cycle).
+  expected<subscription> subscribe_owned(const std::string& subject, message_handler handler);
+  expected<subscription> make_subscription(const std::string& subject, message_handler handler,
+                                           bool keep_alive);
 
   connection_options opts_;
   natsConnection* nc_ = nullptr;

@@ -102,7 +102,8 @@ js_publisher::create(connection& conn, std::chrono::milliseconds ack_timeout) {
   auto c = std::make_shared<core>();
   c->ack_timeout = ack_timeout;
   c->prefix = conn.new_inbox() + ".";
-  auto sub = conn.subscribe(c->prefix + "*", [c](message msg) { c->on_reply(msg); });
+  // Owned by the connection: the subscription must not keep it alive.
+  auto sub = conn.subscribe_owned(c->prefix + "*", [c](message msg) { c->on_reply(msg); });
   if (!sub) return sub.error();
   // Acks are bounded by the publishes in flight, never drop one as a slow consumer.
   natsSubscription_SetPendingLimits(sub->native_handle(), -1, -1);

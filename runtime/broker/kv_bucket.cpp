@@ -107,7 +107,7 @@ expected<kv_bucket> ensure_bucket(std::shared_ptr<connection> conn, const kv_spe
   s.discard = discard_policy::new_messages;
   s.allow_direct = true;
   s.allow_rollup = true;
-  s.deny_delete = true;
+  s.deny_delete = !spec.allow_message_delete;
   if (auto r = ensure_stream(*conn, s); !r)
     return make_error(r.error().code, "KV bucket " + spec.name + ": " + r.error().message);
   return kv_bucket::open(std::move(conn), spec.name);

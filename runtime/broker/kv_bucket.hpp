@@ -32,6 +32,10 @@ struct kv_spec {
   std::int32_t max_value_size = -1;
   /// Bucket size limit; -1 = unlimited.
   std::int64_t max_bytes = -1;
+  /// Let single revisions be removed by sequence without a delete marker
+  /// (the stream's deny_delete off). NATS KV clients create buckets with
+  /// deletes denied; an existing bucket that denies them is a conflict.
+  bool allow_message_delete = false;
 };
 
 /// Receives the revision an asynchronous write got, or its error.

@@ -169,6 +169,8 @@ expected<ensure_outcome> ensure_stream(connection& conn, const stream_spec& spec
       return incompatible(spec, "retention", to_string(r), to_string(spec.retention));
     if (auto t = from_nats(have.Storage); t != spec.storage)
       return incompatible(spec, "storage", to_string(t), to_string(spec.storage));
+    if (have.DenyDelete && !spec.deny_delete)
+      return incompatible(spec, "deny_delete", "true", "false");
 
     jsStreamConfig cfg = have; // shallow: strings stay owned by `info`
     std::vector<const char*> subjects;

@@ -1,0 +1,31 @@
+#include "actors/core/lookup.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace sy::actors {
+
+namespace {
+
+lookup_actor::behavior_type lookup(lookup_actor::pointer,
+                                   std::shared_ptr<broker::kv_bucket> bucket) {
+  return {
+      [bucket](get_atom, const std::string& key) {
+        lookup_result out;
+        auto entry = bucket->get(key);
+        if (entry)
+          out.value = std::move(entry->value);
+        else if (entry.error().code != errc::not_found)
+          out.error = entry.error().message;
+        return out;
+      },
+  };
+}
+
+} // namespace
+
+lookup_actor spawn_lookup(caf::actor_system& sys, std::shared_ptr<broker::kv_bucket> bucket) {
+  return sys.spawn<caf::detached>(lookup, std::move(bucket));
+}
+
+} // namespace sy::actors

@@ -1,0 +1,35 @@
+#pragma once
+
+#include "actors/core/atoms.hpp"
+#include "runtime/broker/kv_bucket.hpp"
+#include "runtime/core/expected.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sy::actors {
+
+/// The answer of a KV lookup: the value, `std::nullopt` for a missing key,
+/// or an error text when the broker could not answer.
+struct lookup_result {
+  std::optional<std::string> value;
+  std::string error;
+};
+
+using get_atom = caf::atom_constant<caf::atom("get")>;
+
+/// Runs blocking KV gets on its own thread (spawn it detached), so that
+/// actors on CAF's worker threads never block. Used on rare paths only
+/// (redeliveries), one request at a time.
+using lookup_actor = caf::typed_actor<caf::replies_to<get_atom, std::string>::with<lookup_result>>;
+
+/// Spawns a lookup actor on its own thread.
+lookup_actor spawn_lookup(caf::actor_system& sys, std::shared_ptr<broker::kv_bucket> bucket);
+
+} // namespace sy::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::actors::lookup_result)

@@ -1,0 +1,296 @@
+#include "actors/housekeeper/housekeeper.hpp"
+
+#include "actors/core/delivery.hpp"
+#include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/pull_consumer.hpp"
+#include "runtime/broker/subscription.hpp"
+#include "runtime/log/log.hpp"
+#include "runtime/pipeline/analysis_tracker.hpp"
+#include "runtime/pipeline/layout.hpp"
+#include "runtime/task/codec.hpp"
+#include "runtime/task/uid.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <optional>
+
+namespace sy::actors {
+
+struct housekeeper_state {
+  /// Revision of our leadership lease; empty while not leading.
+  std::optional<std::uint64_t> lease;
+  /// Reads every record of `sy_tasks` (last value per key, then each
+  /// change) while leading; its consumer is this leader's own.
+  std::unique_ptr<broker::pull_consumer> feed;
+  std::string feed_consumer;
+  pipeline::analysis_tracker tracker;
+  /// Crashed records to delete, by expiry time (Unix seconds).
+  std::multimap<double, std::pair<std::string, std::uint64_t>> crashed;
+  /// Replies of the asynchronous stream API calls, to log failures.
+  std::string api_inbox;
+  std::optional<broker::subscription> api_replies;
+  std::shared_ptr<spdlog::logger> log = log::get("housekeeper");
+};
+
+namespace {
+
+using self_pointer = housekeeper_actor::stateful_pointer<housekeeper_state>;
+
+const std::string tasks_stream = std::string{"KV_"} + pipeline::tasks_bucket;
+
+/// Tasks listed in one analysis event at most; the counts are always whole.
+constexpr std::size_t max_event_tasks = 1000;
+
+/// Sends a JetStream API request without waiting; failures are logged by
+/// the reply subscription.
+void api_call(housekeeper_state& st, const housekeeper_deps& deps, const std::string& subject,
+              const value& body) {
+  (void)deps.conn->publish(subject, body.dump(), {}, st.api_inbox);
+}
+
+void delete_record(housekeeper_state& st, const housekeeper_deps& deps, std::uint64_t revision) {
+  api_call(st, deps, "$JS.API.STREAM.MSG.DELETE." + tasks_stream,
+           {{"seq", revision}, {"no_erase", true}});
+}
+
+void announce(housekeeper_state& st, const housekeeper_deps& deps, const housekeeper_options& opts,
+              pipeline::completed_analysis done) {
+  broker::outgoing_message event;
+  event.subject = pipeline::analysis_event_subject(done.root_uid);
+  // Counts and the task list are of routed tasks: an unrouted record only
+  // says it was routed.
+  value tasks = value::array();
+  std::size_t finished = 0, crashed = 0;
+  for (const auto* list : {&done.finished, &done.crashed}) {
+    for (const auto& r : *list) {
+      if (r.receiver.empty()) continue;
+      (r.status == task_status::crashed ? crashed : finished)++;
+      if (tasks.size() < max_event_tasks)
+        tasks.push_back({{"uid", r.uid},
+                         {"parent_uid", r.parent_uid},
+                         {"receiver", r.receiver},
+                         {"status", to_string(r.status)}});
+    }
+  }
+  event.data = value{
+      {"root_uid", done.root_uid},
+      {"finished", finished},
+      {"crashed", crashed},
+      {"tasks", std::move(tasks)},
+      {"completed_at",
+       unix_now()}}.dump();
+  std::uint64_t last = 0;
+  for (const auto* list : {&done.finished, &done.crashed})
+    for (const auto& r : *list)
+      last = std::max(last, r.revision);
+  // Several announcements of one root are possible (a retry reopens it),
+  // each for a different last record; a repeated one is dropped.
+  event.msg_id = "analysis." + done.root_uid + "." + std::to_string(last);
+  deps.conn->js_publish_async(
+      event, [log = st.log, root = done.root_uid](expected<broker::pub_ack> ack) {
+        if (!ack) log->warn("[{}] analysis event not published: {}", root, ack.error().message);
+      });
+  st.log->debug("[{}] analysis complete: {} finished, {} crashed", done.root_uid,
+                done.finished.size(), done.crashed.size());
+  // Records go one by one: a stream purge with a subject filter makes
+  // nats-server 2.9 move its consumers past messages they have not
+  // delivered yet (this leader's own feed among them).
+  for (const auto& r : done.finished)
+    delete_record(st, deps, r.revision);
+  for (const auto& r : done.crashed)
+    st.crashed.emplace(r.last_update + opts.crashed_ttl.count() / 1000.0,
+                       std::pair{pipeline::task_key(done.root_uid, r.uid), r.revision});
+  for (const auto& r : done.finished)
+    if (!r.receiver.empty()) deps.metrics->of(r.receiver).garbage_collected++;
+}
+
+void on_entry(self_pointer self, const housekeeper_deps& deps, const housekeeper_options& opts,
+              const broker::kv_entry& entry) {
+  auto& st = self->state;
+  auto dot = entry.key.find('.');
+  if (dot == std::string::npos) return;
+  auto root = std::string_view{entry.key}.substr(0, dot);
+  auto uid = std::string_view{entry.key}.substr(dot + 1);
+  st.log->trace("record {} rev {} {}", entry.key, entry.revision, to_string(entry.operation));
+  if (entry.operation != broker::kv_operation::put) {
+    st.tracker.remove(root, uid);
+  } else if (auto t = decode_task(entry.value)) {
+    st.tracker.put(root,
+                   {t->uid, t->status, entry.revision, t->last_update, t->receiver, t->parent_uid});
+  } else {
+    st.log->warn("record {} is not a task: {}", entry.key, t.error().message);
+    return;
+  }
+  for (auto& done : st.tracker.take_completed())
+    announce(st, deps, opts, std::move(done));
+}
+
+/// The record a bucket message stands for: its key, operation and revision.
+broker::kv_entry to_entry(const broker::message& m, std::uint64_t revision) {
+  static const std::string prefix = "$KV." + std::string{pipeline::tasks_bucket} + ".";
+  broker::kv_entry e;
+  e.key = std::string{m.subject().substr(std::min(prefix.size(), m.subject().size()))};
+  e.value = std::string{m.data()};
+  e.revision = revision;
+  auto op = m.header("KV-Operation");
+  e.operation = !op              ? broker::kv_operation::put
+                : *op == "PURGE" ? broker::kv_operation::purge
+                                 : broker::kv_operation::erase;
+  return e;
+}
+
+void stop_feed(housekeeper_state& st, const housekeeper_deps& deps) {
+  if (!st.feed) return;
+  (void)st.feed->stop(std::chrono::seconds{2});
+  st.feed.reset();
+  (void)broker::delete_consumer(*deps.conn, tasks_stream, st.feed_consumer);
+}
+
+/// Starts reading the bucket from its current state: a consumer of our own
+/// delivering the last value of every key, then every change, in order.
+/// A replacement leader starts over the same way, so no state is inherited.
+void become_leader(self_pointer self, const housekeeper_deps& deps) {
+  auto& st = self->state;
+  st.log->info("leading the housekeeping");
+  st.tracker = {};
+  st.crashed.clear();
+  broker::consumer_spec spec;
+  spec.stream = tasks_stream;
+  spec.durable = "housekeeper-" + new_uid();
+  spec.filter_subject = "$KV." + std::string{pipeline::tasks_bucket} + ".>";
+  // The bucket keeps one revision per key, so "all" is the current state:
+  // the last value of every key, then each change.
+  spec.deliver = broker::deliver_policy::all;
+  spec.max_ack_pending = 100000;
+  spec.inactive_threshold = std::chrono::minutes{1};
+  spec.description = "switchyard housekeeper leader";
+  if (auto r = broker::ensure_consumer(*deps.conn, spec); !r) {
+    st.log->error("cannot read {}: {}", pipeline::tasks_bucket, r.error().message);
+    return;
+  }
+  auto info = broker::consumer_info(*deps.conn, tasks_stream, spec.durable);
+  bool empty = info && info->num_pending == 0;
+  housekeeper_actor me = self;
+  auto caught_up = std::make_shared<std::atomic<bool>>(empty);
+  auto feed_credit = std::make_shared<credit>();
+  broker::pull_options popts;
+  popts.stream = tasks_stream;
+  popts.consumer = spec.durable;
+  popts.window = 2048;
+  popts.batch = 512;
+  popts.start_paused = true;
+  // Each message is acked as it is handed over: a new leader replays from
+  // scratch, so nothing needs redelivering to this one.
+  popts.on_message = [me, caught_up, feed_credit](broker::message m) {
+    auto meta = m.metadata();
+    (void)m.ack();
+    feed_credit->release();
+    if (!meta) return;
+    caf::anon_send(me, to_entry(m, meta->stream_seq));
+    if (meta->num_pending == 0 && !caught_up->exchange(true))
+      caf::anon_send(me, caught_up_atom::value);
+  };
+  auto feed = broker::pull_consumer::start(deps.conn, std::move(popts));
+  if (!feed) {
+    st.log->error("cannot read {}: {}", pipeline::tasks_bucket, feed.error().message);
+    return;
+  }
+  st.feed = std::move(*feed);
+  st.feed_consumer = spec.durable;
+  feed_credit->attach(st.feed.get());
+  st.feed->resume();
+  if (empty) self->send(self, caught_up_atom::value);
+}
+
+void step_down(housekeeper_state& st, const housekeeper_deps& deps) {
+  st.log->warn("lost the housekeeping lease; another node leads now");
+  st.lease.reset();
+  stop_feed(st, deps);
+  st.tracker = {};
+  st.crashed.clear();
+}
+
+/// Takes or refreshes the lease; returns true while leading.
+bool hold_lease(self_pointer self, const housekeeper_deps& deps, const housekeeper_options& opts) {
+  auto& st = self->state;
+  if (st.lease) {
+    auto r = deps.nodes->update(housekeeper_lease_key, opts.node, *st.lease);
+    if (r) {
+      st.lease = *r;
+      return true;
+    }
+    if (r.error().code != errc::conflict) {
+      st.log->warn("cannot refresh the housekeeping lease: {}", r.error().message);
+      return true; // keep going; the lease expires by itself if we are cut off
+    }
+    step_down(st, deps);
+    return false;
+  }
+  auto r = deps.nodes->create(housekeeper_lease_key, opts.node);
+  if (!r) return false;
+  st.lease = *r;
+  become_leader(self, deps);
+  return true;
+}
+
+void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_options& opts) {
+  auto& st = self->state;
+  auto now = unix_now();
+  while (!st.crashed.empty() && st.crashed.begin()->first <= now) {
+    delete_record(st, deps, st.crashed.begin()->second.second);
+    st.crashed.erase(st.crashed.begin());
+  }
+  auto cutoff = now - opts.started_timeout.count() / 1000.0;
+  for (auto& [root, r] : st.tracker.started_before(cutoff)) {
+    auto key = pipeline::task_key(root, r.uid);
+    auto current = deps.tasks->get(key);
+    if (!current || current->revision != r.revision) continue;
+    auto t = decode_task(current->value);
+    if (!t) continue;
+    t->status = task_status::crashed;
+    t->error = "Started for longer than started_timeout; its worker is gone";
+    t->last_update = now;
+    st.log->warn("[{} {}] {}", t->uid, root, t->error);
+    // Compare-and-set: a worker that finishes at the same moment wins.
+    deps.tasks->update_async(key, encode(*t), r.revision, [](expected<std::uint64_t>) {});
+  }
+}
+
+housekeeper_actor::behavior_type
+housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, housekeeper_deps deps,
+            housekeeper_options opts) {
+  auto& st = self->state;
+  st.api_inbox = deps.conn->new_inbox();
+  auto sub = deps.conn->subscribe(st.api_inbox, [log = st.log](broker::message reply) {
+    auto json = value::parse(reply.data(), nullptr, false);
+    if (json.is_object() && json.contains("error"))
+      log->warn("stream API call failed: {}", json["error"].dump());
+  });
+  if (sub) st.api_replies.emplace(std::move(*sub));
+  self->send(self, tick_atom::value);
+  return {
+      [self, deps, opts](tick_atom) {
+        if (hold_lease(self, deps, opts)) expire(self, deps, opts);
+        self->delayed_send(self, opts.interval, tick_atom::value);
+      },
+      [self, deps, opts](const broker::kv_entry& entry) {
+        if (self->state.lease) on_entry(self, deps, opts, entry);
+      },
+      [self, deps, opts](caught_up_atom) {
+        auto& st = self->state;
+        st.tracker.caught_up();
+        for (auto& done : st.tracker.take_completed())
+          announce(st, deps, opts, std::move(done));
+      },
+  };
+}
+
+} // namespace
+
+housekeeper_actor spawn_housekeeper(caf::actor_system& sys, housekeeper_deps deps,
+                                    housekeeper_options opts) {
+  return sys.spawn<caf::detached>(housekeeper, std::move(deps), std::move(opts));
+}
+
+} // namespace sy::actors

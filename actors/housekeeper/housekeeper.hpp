@@ -1,0 +1,57 @@
+#pragma once
+
+#include "actors/core/atoms.hpp"
+#include "runtime/broker/connection.hpp"
+#include "runtime/broker/kv_bucket.hpp"
+#include "runtime/broker/kv_entry.hpp"
+#include "runtime/pipeline/metrics.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace sy::actors {
+
+using caught_up_atom = caf::atom_constant<caf::atom("caughtup")>;
+
+struct housekeeper_options {
+  std::string node;
+  /// Time between two passes (leadership refresh, expiries, timeouts).
+  std::chrono::milliseconds interval = std::chrono::seconds{5};
+  /// How long Crashed records are kept.
+  std::chrono::milliseconds crashed_ttl = std::chrono::hours{72};
+  /// A task Started longer than this is recorded Crashed.
+  std::chrono::milliseconds started_timeout = std::chrono::minutes{30};
+};
+
+struct housekeeper_deps {
+  std::shared_ptr<broker::connection> conn;
+  std::shared_ptr<broker::kv_bucket> tasks;
+  /// The bucket with expiring entries holding the leadership key.
+  std::shared_ptr<broker::kv_bucket> nodes;
+  std::shared_ptr<pipeline::metrics> metrics;
+};
+
+/// The housekeeper (docs/PIPELINE.md "The housekeeper"): one per node that
+/// enables it, one of them leading. The leader reads every update of
+/// `sy_tasks`, announces analyses whose last task ended on
+/// `sy.events.analysis.<root>`, removes their Finished records, expires
+/// Crashed records after `crashed_ttl` and records tasks Started longer than
+/// `started_timeout` as Crashed. Spawn it detached: leadership calls block.
+using housekeeper_actor =
+    caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<broker::kv_entry>,
+                     caf::reacts_to<caught_up_atom>>;
+
+/// Spawns a housekeeper on its own thread.
+housekeeper_actor spawn_housekeeper(caf::actor_system& sys, housekeeper_deps deps,
+                                    housekeeper_options opts);
+
+/// The key of the leadership lease in `sy_nodes`.
+inline constexpr const char* housekeeper_lease_key = "lease.housekeeper";
+
+} // namespace sy::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::broker::kv_entry)

@@ -1,0 +1,313 @@
+#include "actors/node/node.hpp"
+
+#include "actors/core/lookup.hpp"
+#include "actors/housekeeper/housekeeper.hpp"
+#include "actors/node/node_plan.hpp"
+#include "actors/router/router.hpp"
+#include "actors/scheduler/scheduler.hpp"
+#include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/embedded_server.hpp"
+#include "runtime/broker/kv_bucket.hpp"
+#include "runtime/broker/pull_consumer.hpp"
+#include "runtime/log/log.hpp"
+#include "runtime/pipeline/layout.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <csignal>
+#include <future>
+#include <optional>
+#include <thread>
+#include <unistd.h>
+
+namespace sy::actors {
+
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+/// A puller and the credit handle its actor returns credit through.
+struct feed {
+  std::shared_ptr<credit> pull_credit = std::make_shared<credit>();
+  std::unique_ptr<broker::pull_consumer> puller;
+
+  void stop() {
+    if (puller) {
+      (void)puller->stop(5s);
+      pull_credit->detach();
+    }
+  }
+};
+
+/// Waits up to `timeout` for SIGINT/SIGTERM (blocked beforehand); returns
+/// the signal or 0.
+int wait_signal(const sigset_t& set, milliseconds timeout) {
+  timespec ts{static_cast<time_t>(timeout.count() / 1000),
+              static_cast<long>(timeout.count() % 1000) * 1000000};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+std::string default_node_name() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return std::string{host} + "-" + std::to_string(getpid());
+}
+
+expected<std::shared_ptr<broker::connection>> connect_broker(const config::node_config& cfg,
+                                                             const std::string& name,
+                                                             std::vector<std::string> urls) {
+  broker::connection_options opts;
+  opts.urls = std::move(urls);
+  opts.name = "switchyard-node " + name;
+  opts.connect_timeout = cfg.broker.connect_timeout;
+  auto log = log::get("broker");
+  opts.on_disconnected = [log](const std::string& url) {
+    log->warn("disconnected from NATS at {}; reconnecting", url);
+  };
+  opts.on_reconnected = [log](const std::string& url) { log->info("reconnected to {}", url); };
+  opts.on_error = [log](const std::string& what) { log->warn("NATS: {}", what); };
+  return broker::connection::connect(opts);
+}
+
+value heartbeat_record(const std::string& name, const node_plan& plan,
+                       const pipeline::metrics& metrics, double started_at) {
+  value consumers = value::array();
+  for (const auto& c : plan.consumers)
+    consumers.push_back({{"identity", c.bind.identity},
+                         {"concurrency", c.options.concurrency},
+                         {"service_version", c.bind.service_version},
+                         {"persistent", c.bind.persistent}});
+  return {{"node", name},
+          {"pid", getpid()},
+          {"started_at", started_at},
+          {"updated_at", unix_now()},
+          {"routers", plan.routers},
+          {"consumers", consumers},
+          {"metrics", metrics.to_json()}};
+}
+
+} // namespace
+
+int run_node(const config::loaded_config& loaded) {
+  const auto& cfg = loaded.config;
+  auto log = log::get("node");
+  auto name = cfg.node.name.empty() ? default_node_name() : cfg.node.name;
+
+  auto plan = make_node_plan(loaded, name);
+  if (!plan) {
+    log->error("{}", plan.error().message);
+    return 2;
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::optional<broker::embedded_server> embedded;
+  auto urls = cfg.broker.urls;
+  if (urls.empty()) {
+    broker::embedded_server_options eopts;
+    eopts.data_dir = cfg.node.data_dir + "/nats";
+    eopts.port = static_cast<std::uint16_t>(cfg.broker.embedded_port);
+    auto server = broker::embedded_server::start(eopts);
+    if (!server) {
+      log->error("cannot start the embedded nats-server: {}", server.error().message);
+      return 1;
+    }
+    embedded.emplace(std::move(*server));
+    urls = {embedded->url()};
+    log->info("no broker.urls configured: started nats-server at {} (store {})", urls[0],
+              eopts.data_dir);
+  }
+  auto conn = connect_broker(cfg, name, urls);
+  if (!conn) {
+    log->error("{}", conn.error().message);
+    return 1;
+  }
+  pipeline::layout_options lopts;
+  lopts.replicas = cfg.broker.replicas;
+  lopts.memory_storage = cfg.broker.storage == "memory";
+  lopts.dedup_window = cfg.broker.dedup_window;
+  // Long enough that a busy node does not lose its entries (and leases).
+  lopts.nodes_ttl = std::max<std::chrono::milliseconds>(3 * cfg.node.heartbeat_interval, 10s);
+  if (auto r = pipeline::ensure_layout(**conn, lopts); !r) {
+    log->error("{}", r.error().message);
+    return r.error().code == errc::conflict ? 2 : 1;
+  }
+  auto open = [&](const char* bucket) -> std::shared_ptr<broker::kv_bucket> {
+    auto b = broker::kv_bucket::open(*conn, bucket);
+    if (!b) {
+      log->error("{}", b.error().message);
+      return nullptr;
+    }
+    return std::make_shared<broker::kv_bucket>(std::move(*b));
+  };
+  auto tasks = open(pipeline::tasks_bucket);
+  auto binds = open(pipeline::binds_bucket);
+  auto nodes = open(pipeline::nodes_bucket);
+  if (!tasks || !binds || !nodes) return 1;
+  if (auto r = register_binds(**conn, *binds, *plan, cfg); !r) {
+    log->error("{}", r.error().message);
+    return 1;
+  }
+
+  auto metrics = std::make_shared<pipeline::metrics>();
+  caf::actor_system_config sys_cfg;
+  sys_cfg.set("scheduler.max-threads", cfg.node.threads);
+  int exit_code = 0;
+  {
+    caf::actor_system sys{sys_cfg};
+    auto lookup_tasks = spawn_lookup(sys, tasks);
+
+    std::vector<feed> router_feeds(plan->routers);
+    std::vector<router_actor> routers;
+    for (auto& f : router_feeds)
+      routers.push_back(
+          spawn_router(sys, router_deps{*conn, tasks, metrics, f.pull_credit, lookup_tasks}));
+
+    std::vector<feed> queue_feeds(plan->consumers.size());
+    std::vector<scheduler_actor> schedulers;
+    for (std::size_t i = 0; i < plan->consumers.size(); ++i) {
+      const auto& c = plan->consumers[i];
+      scheduler_deps deps{*conn,        tasks,          metrics, queue_feeds[i].pull_credit,
+                          lookup_tasks, c.make_consumer};
+      schedulers.push_back(spawn_scheduler(sys, deps, c.options));
+    }
+
+    // Binds: every router and scheduler learns of every change. Routing
+    // starts only once the current binds are known.
+    std::promise<void> caught_up;
+    auto caught_up_future = caught_up.get_future();
+    broker::kv_watch_options wopts;
+    wopts.on_caught_up = [&caught_up] { caught_up.set_value(); };
+    wopts.on_error = [log](const error& e) { log->error("bind watch stopped: {}", e.message); };
+    auto watcher = binds->watch(
+        ">",
+        [&, log](const broker::kv_entry& entry) {
+          bind_update update{entry.key, nullptr};
+          if (entry.operation == broker::kv_operation::put) {
+            auto json = value::parse(entry.value, nullptr, false);
+            auto compiled = pipeline::compile_bind(json);
+            if (!compiled) {
+              log->error("ignoring bind {}: {}", entry.key, compiled.error().message);
+              return;
+            }
+            update.bind = std::make_shared<pipeline::compiled_bind>(std::move(*compiled));
+          }
+          for (auto& r : routers)
+            caf::anon_send(r, binds_atom::value, update);
+          for (auto& s : schedulers)
+            caf::anon_send(s, binds_atom::value, update);
+        },
+        wopts);
+    if (!watcher ||
+        caught_up_future.wait_for(cfg.broker.connect_timeout * 2) != std::future_status::ready) {
+      log->error("cannot read the binds from {}: {}", pipeline::binds_bucket,
+                 watcher ? "timed out" : watcher.error().message);
+      exit_code = 1;
+    }
+
+    auto start_feed = [&](feed& f, broker::pull_options popts, auto target) -> bool {
+      popts.on_message = [target](broker::message m) {
+        caf::anon_send(target, delivered_atom::value,
+                       std::make_shared<broker::message>(std::move(m)));
+      };
+      popts.on_status = [log, consumer = popts.consumer](const broker::pull_status& s) {
+        log->debug("puller {}: status {} {}", consumer, s.code, s.description);
+      };
+      // Paused until the credit handle knows the puller, so that no message
+      // is released before it can be.
+      popts.start_paused = true;
+      auto puller = broker::pull_consumer::start(*conn, std::move(popts));
+      if (!puller) {
+        log->error("{}", puller.error().message);
+        return false;
+      }
+      f.puller = std::move(*puller);
+      f.pull_credit->attach(f.puller.get());
+      f.puller->resume();
+      return true;
+    };
+    for (std::size_t i = 0; exit_code == 0 && i < routers.size(); ++i)
+      if (!start_feed(router_feeds[i], router_pull_options(cfg), routers[i])) exit_code = 1;
+    for (std::size_t i = 0; exit_code == 0 && i < schedulers.size(); ++i)
+      if (!start_feed(queue_feeds[i], queue_pull_options(plan->consumers[i]), schedulers[i]))
+        exit_code = 1;
+
+    std::optional<housekeeper_actor> keeper;
+    if (exit_code == 0 && cfg.housekeeper.enabled) {
+      housekeeper_options hopts{name, std::min(cfg.housekeeper.interval, lopts.nodes_ttl / 3),
+                                cfg.housekeeper.crashed_ttl, cfg.housekeeper.started_timeout};
+      keeper = spawn_housekeeper(sys, housekeeper_deps{*conn, tasks, nodes, metrics}, hopts);
+    }
+
+    auto started_at = unix_now();
+    if (exit_code == 0) {
+      log->info("node {} running: {} router(s), consumers [{}]; Ctrl-C stops it", name,
+                plan->routers, plan->identities());
+      int sig = 0;
+      while (sig == 0) {
+        auto beat = heartbeat_record(name, *plan, *metrics, started_at).dump();
+        nodes->put_async(pipeline::node_key(name), beat, [log](expected<std::uint64_t> r) {
+          if (!r) log->warn("heartbeat not stored: {}", r.error().message);
+        });
+        sig = wait_signal(signals, cfg.node.heartbeat_interval);
+      }
+      log->info("signal {}: stopping; in-flight tasks get up to {} ms (signal again to stop at "
+                "once)",
+                sig, cfg.node.shutdown_grace.count());
+    }
+
+    // Graceful stop: no new deliveries, then let the schedulers finish.
+    for (auto& f : router_feeds)
+      f.stop();
+    for (auto& f : queue_feeds)
+      f.stop();
+    std::atomic<bool> stopped{false};
+    std::thread second_signal([&] {
+      while (!stopped) {
+        if (wait_signal(signals, 100ms) != 0) {
+          log->warn("second signal: handing in-flight tasks back now");
+          for (auto& s : schedulers)
+            caf::anon_send(s, stop_atom::value, true);
+          return;
+        }
+      }
+    });
+    {
+      caf::scoped_actor self{sys};
+      for (auto& s : schedulers) {
+        self->request(s, cfg.node.shutdown_grace + 1s, stop_atom::value, false)
+            .receive([](stopped_atom) {},
+                     [&](const caf::error&) {
+                       log->warn("grace period over: handing in-flight tasks back");
+                       self->request(s, 5s, stop_atom::value, true)
+                           .receive([](stopped_atom) {}, [](const caf::error&) {});
+                     });
+      }
+    }
+    stopped = true;
+    second_signal.join();
+    // Let routing and commit callbacks still under way reach the broker.
+    for (int i = 0; i < 50 && (*conn)->pending_publishes() > 0; ++i)
+      std::this_thread::sleep_for(100ms);
+    (void)(*conn)->flush(2s);
+    (void)nodes->erase(pipeline::node_key(name));
+    if (watcher) watcher->stop();
+    for (auto& r : routers)
+      caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+    for (auto& s : schedulers)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(lookup_tasks, caf::exit_reason::user_shutdown);
+    if (keeper) caf::anon_send_exit(*keeper, caf::exit_reason::user_shutdown);
+  }
+  log->info("node {} stopped", name);
+  return exit_code;
+}
+
+} // namespace sy::actors

@@ -1,0 +1,131 @@
+#include "actors/node/node_plan.hpp"
+
+#include "runtime/broker/consumer_spec.hpp"
+#include "runtime/pipeline/layout.hpp"
+
+namespace sy::actors {
+
+namespace {
+
+/// The scheduler and ranker built in until plugins arrive (DESIGN §6).
+constexpr const char* builtin_scheduler = "sy.schedulers.fifo";
+constexpr const char* builtin_ranker = "sy.rankers.priority";
+
+/// Tasks a scheduler holds per worker beyond those running, so that a
+/// worker never waits for a round trip to the broker.
+constexpr int window_per_worker = 4;
+constexpr int min_window = 32;
+
+error at(const config::loaded_config& loaded, std::size_t index, const std::string& key,
+         const std::string& what) {
+  return make_error(errc::config, loaded.consumer_source_of(index, key).to_string() +
+                                      ": [consumer] #" + std::to_string(index + 1) + " key \"" +
+                                      key + "\": " + what);
+}
+
+} // namespace
+
+std::string node_plan::identities() const {
+  std::string out;
+  for (const auto& c : consumers)
+    out += (out.empty() ? "" : ", ") + c.bind.identity;
+  return out;
+}
+
+expected<node_plan> make_node_plan(const config::loaded_config& loaded,
+                                   const std::string& node_name) {
+  const auto& cfg = loaded.config;
+  node_plan plan;
+  plan.routers = cfg.router.instances;
+  plan.registry = std::make_shared<plugin::registry>();
+  plugin::add_builtins(*plan.registry);
+  for (std::size_t i = 0; i < cfg.consumers.size(); ++i) {
+    const auto& c = cfg.consumers[i];
+    auto factory = plan.registry->find_consumer(c.plugin);
+    if (!factory) {
+      std::string known;
+      for (const auto& n : plan.registry->consumer_names())
+        known += (known.empty() ? "" : ", ") + n;
+      return at(loaded, i, "plugin",
+                "no consumer plugin named \"" + c.plugin + "\" (known: " + known + ")");
+    }
+    if (factory->validate)
+      if (auto r = factory->validate(c.config.json); !r)
+        return at(loaded, i, "config", r.error().message);
+    if (c.scheduler.name != builtin_scheduler)
+      return at(loaded, i, "scheduler.name",
+                "unknown scheduler \"" + c.scheduler.name + "\" (known: " + builtin_scheduler +
+                    ")");
+    if (c.ranker.name != builtin_ranker)
+      return at(loaded, i, "ranker.name",
+                "unknown ranker \"" + c.ranker.name + "\" (known: " + builtin_ranker + ")");
+    consumer_plan cp;
+    cp.bind.identity = c.identity;
+    cp.bind.filters = c.filters.json;
+    cp.bind.persistent = c.persistent;
+    cp.bind.service_version = c.service_version;
+    cp.bind.info = c.info;
+    cp.bind.node = node_name;
+    cp.bind.registered_at = unix_now();
+    auto compiled = pipeline::compile_bind(pipeline::to_json(cp.bind));
+    if (!compiled) return at(loaded, i, "filters", compiled.error().message);
+    cp.options.own_bind = cp.bind;
+    cp.options.concurrency = c.concurrency;
+    cp.options.task_timeout = c.task_timeout;
+    cp.options.max_deliver = c.max_deliver;
+    cp.ack_wait = cfg.broker.ack_wait;
+    // In-progress acks well inside the ack wait, even if `heartbeat` is not.
+    cp.options.heartbeat = std::min(c.heartbeat, cfg.broker.ack_wait / 3);
+    auto reg = plan.registry;
+    auto plugin_name = c.plugin;
+    auto plugin_config = c.config.json;
+    cp.make_consumer = [reg, plugin_name, plugin_config] {
+      return reg->find_consumer(plugin_name)->create(plugin_config);
+    };
+    plan.consumers.push_back(std::move(cp));
+  }
+  return plan;
+}
+
+expected<void> register_binds(broker::connection& conn, broker::kv_bucket& binds,
+                              const node_plan& plan, const config::node_config& cfg) {
+  broker::consumer_spec router_spec;
+  router_spec.stream = pipeline::unrouted_stream;
+  router_spec.durable = pipeline::router_durable;
+  router_spec.ack_wait = cfg.broker.ack_wait;
+  router_spec.max_ack_pending = 20000;
+  router_spec.description = "switchyard routers";
+  if (auto r = broker::ensure_consumer(conn, router_spec); !r) return r.error();
+  for (const auto& c : plan.consumers) {
+    broker::consumer_spec spec;
+    spec.stream = pipeline::queues_stream;
+    spec.durable = pipeline::queue_durable(c.bind.identity);
+    spec.filter_subject = pipeline::queue_filter(c.bind.identity);
+    spec.ack_wait = c.ack_wait;
+    spec.max_ack_pending = 20000;
+    spec.description = "switchyard consumer " + c.bind.identity;
+    if (auto r = broker::ensure_consumer(conn, spec); !r) return r.error();
+    if (auto r = binds.put(c.bind.identity, pipeline::to_json(c.bind).dump()); !r) return r.error();
+  }
+  return {};
+}
+
+broker::pull_options router_pull_options(const config::node_config& cfg) {
+  broker::pull_options opts;
+  opts.stream = pipeline::unrouted_stream;
+  opts.consumer = pipeline::router_durable;
+  opts.window = cfg.router.batch;
+  opts.batch = std::max(1, cfg.router.batch / 4);
+  return opts;
+}
+
+broker::pull_options queue_pull_options(const consumer_plan& plan) {
+  broker::pull_options opts;
+  opts.stream = pipeline::queues_stream;
+  opts.consumer = pipeline::queue_durable(plan.bind.identity);
+  opts.window = std::max(min_window, window_per_worker * plan.options.concurrency);
+  opts.batch = std::max(1, opts.window / 4);
+  return opts;
+}
+
+} // namespace sy::actors

@@ -1,0 +1,198 @@
+#include "actors/router/router.hpp"
+
+#include "runtime/log/log.hpp"
+#include "runtime/pipeline/layout.hpp"
+#include "runtime/task/codec.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <map>
+
+namespace sy::actors {
+
+struct router_state {
+  std::map<std::string, std::shared_ptr<const pipeline::compiled_bind>> binds;
+  std::shared_ptr<spdlog::logger> log = log::get("router");
+};
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Delay before a task whose routing failed is delivered again.
+constexpr auto retry_delay = std::chrono::seconds{1};
+
+/// One unrouted task being routed: counts the forks' confirmations, then
+/// marks the unrouted record routed and acks. Lives in broker callbacks.
+struct route_job : std::enable_shared_from_this<route_job> {
+  router_deps deps;
+  delivery msg;
+  task unrouted;
+  std::atomic<int> pending{0};
+  std::atomic<bool> failed{false};
+  std::string first_error;
+  std::mutex error_mutex;
+
+  void fail(const std::string& what) {
+    std::lock_guard<std::mutex> guard{error_mutex};
+    if (!failed.exchange(true)) first_error = what;
+  }
+
+  /// One fork write confirmed (or failed); the last one finishes the job.
+  void step_done() {
+    if (--pending > 0) return;
+    if (failed) {
+      log::get("router")->warn("[{} {}] routing failed, retrying in {}s: {}", unrouted.uid,
+                               unrouted.root_uid, retry_delay.count(), first_error);
+      (void)msg->nak(retry_delay);
+      deps.pull_credit->release();
+      return;
+    }
+    mark_routed();
+  }
+
+  /// Overwrites the unrouted record as Finished: routing is done and the
+  /// housekeeper may count the task out of its analysis.
+  void mark_routed() {
+    task done = unrouted;
+    done.status = task_status::finished;
+    done.last_update = unix_now();
+    auto self = shared_from_this();
+    deps.tasks->put_async(pipeline::task_key(done), encode(done),
+                          [self](expected<std::uint64_t> stored) {
+                            if (stored) {
+                              (void)self->msg->ack();
+                            } else {
+                              log::get("router")->warn("[{}] cannot mark routed, retrying: {}",
+                                                       self->unrouted.uid, stored.error().message);
+                              (void)self->msg->nak(retry_delay);
+                            }
+                            self->deps.pull_credit->release();
+                          });
+  }
+};
+
+/// Publishes undecodable bytes to SY_PARKED with the reason, then acks them.
+void park(const router_deps& deps, const delivery& msg, const std::string& reason) {
+  deps.metrics->parked++;
+  broker::outgoing_message parked;
+  parked.subject = pipeline::parked_subject("unrouted");
+  parked.data = std::string{msg->data()};
+  parked.headers = {{"Sy-Error", reason}, {"Sy-Subject", std::string{msg->subject()}}};
+  deps.conn->js_publish_async(parked, [deps, msg](expected<broker::pub_ack> ack) {
+    if (ack)
+      (void)msg->ack();
+    else
+      (void)msg->nak(retry_delay);
+    deps.pull_credit->release();
+  });
+}
+
+void route(router_state& st, const router_deps& deps, delivery msg, task unrouted) {
+  std::vector<std::string> receivers;
+  for (const auto& [identity, b] : st.binds)
+    if (b->filters.matches(unrouted.headers)) receivers.push_back(identity);
+  auto job = std::make_shared<route_job>();
+  job->deps = deps;
+  job->msg = std::move(msg);
+  job->unrouted = std::move(unrouted);
+  if (receivers.empty()) {
+    deps.metrics->unmatched++;
+    st.log->info("[{} {}] no bind matches; headers {}", job->unrouted.uid, job->unrouted.root_uid,
+                 to_display_json(job->unrouted.headers));
+    job->mark_routed();
+    return;
+  }
+  deps.metrics->routed++;
+  job->pending = static_cast<int>(2 * receivers.size());
+  for (const auto& identity : receivers) {
+    auto fork = fork_for(job->unrouted, identity);
+    deps.metrics->of(identity).produced++;
+    auto bytes = encode(fork);
+    // Create-only: a redelivered task must not move a fork that a worker
+    // already started back to Spawned.
+    deps.tasks->update_async(pipeline::task_key(fork), bytes, 0,
+                             [job](expected<std::uint64_t> stored) {
+                               if (!stored && stored.error().code != errc::conflict)
+                                 job->fail("record: " + stored.error().message);
+                               job->step_done();
+                             });
+    broker::outgoing_message out;
+    out.subject = pipeline::queue_subject(identity, fork.priority);
+    out.data = std::move(bytes);
+    out.msg_id = fork.uid;
+    deps.conn->js_publish_async(out, [job](expected<broker::pub_ack> ack) {
+      if (!ack) job->fail("publish: " + ack.error().message);
+      job->step_done();
+    });
+  }
+}
+
+} // namespace
+
+namespace {
+
+router_actor::behavior_type router(router_actor::stateful_pointer<router_state> self,
+                                   router_deps deps) {
+  return {
+      [self, deps](delivered_atom, delivery msg) {
+        auto decoded = decode_task(msg->data());
+        if (!decoded) {
+          self->state.log->warn("parking undecodable message on {}: {}", msg->subject(),
+                                decoded.error().message);
+          return park(deps, msg, decoded.error().message);
+        }
+        if (!pipeline::is_key_token(decoded->uid) || !pipeline::is_key_token(decoded->root_uid)) {
+          self->state.log->warn("parking task with unusable uid \"{}\" / root \"{}\"", decoded->uid,
+                                decoded->root_uid);
+          return park(deps, msg, "uid and root_uid must be [A-Za-z0-9_-]+");
+        }
+        auto meta = msg->metadata();
+        if (!meta || meta->num_delivered <= 1)
+          return route(self->state, deps, std::move(msg), std::move(*decoded));
+        // Redelivered: the earlier attempt may have finished routing and only
+        // lost its ack. The unrouted record tells.
+        self->state.log->debug("[{} {}] delivery {}: checking its record", decoded->uid,
+                               decoded->root_uid, meta->num_delivered);
+        auto key = pipeline::task_key(*decoded);
+        self->request(deps.lookup, std::chrono::seconds{10}, get_atom::value, key)
+            .then(
+                [self, deps, msg, t = std::move(*decoded)](const lookup_result& r) mutable {
+                  if (!r.error.empty()) {
+                    self->state.log->warn("[{}] cannot read record, retrying: {}", t.uid, r.error);
+                    (void)msg->nak(retry_delay);
+                    return deps.pull_credit->release();
+                  }
+                  auto record = r.value ? decode_task(*r.value)
+                                        : expected<task>{make_error(errc::not_found, "no record")};
+                  if (!record || record->status != task_status::declared) {
+                    self->state.log->debug("[{}] already routed, acking the redelivery", t.uid);
+                    (void)msg->ack();
+                    return deps.pull_credit->release();
+                  }
+                  route(self->state, deps, std::move(msg), std::move(t));
+                },
+                [self, deps, msg](const caf::error& e) {
+                  self->state.log->warn("record lookup failed, retrying: {}",
+                                        self->system().render(e));
+                  (void)msg->nak(retry_delay);
+                  deps.pull_credit->release();
+                });
+      },
+      [self](binds_atom, const bind_update& update) {
+        if (update.bind)
+          self->state.binds[update.identity] = update.bind;
+        else
+          self->state.binds.erase(update.identity);
+      },
+  };
+}
+
+} // namespace
+
+router_actor spawn_router(caf::actor_system& sys, router_deps deps) {
+  return sys.spawn(router, std::move(deps));
+}
+
+} // namespace sy::actors

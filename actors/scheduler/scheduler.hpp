@@ -1,0 +1,67 @@
+#pragma once
+
+#include "actors/core/atoms.hpp"
+#include "actors/core/delivery.hpp"
+#include "actors/core/lookup.hpp"
+#include "actors/router/router.hpp"
+#include "runtime/broker/connection.hpp"
+#include "runtime/broker/kv_bucket.hpp"
+#include "runtime/pipeline/bind.hpp"
+#include "runtime/pipeline/metrics.hpp"
+#include "runtime/plugin/consumer.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace sy::actors {
+
+/// How one identity's queue is served on this node.
+struct scheduler_options {
+  /// The bind this node registered for the identity.
+  pipeline::bind own_bind;
+  /// Workers, i.e. tasks processed at once.
+  int concurrency = 1;
+  /// A task running longer is recorded Crashed and its worker replaced.
+  std::chrono::milliseconds task_timeout = std::chrono::minutes{10};
+  /// Interval of in-progress acks for every held message; must be well below
+  /// the consumer's ack wait.
+  std::chrono::milliseconds heartbeat = std::chrono::seconds{10};
+  /// Deliveries after which a task is recorded Crashed instead of run.
+  int max_deliver = 5;
+};
+
+/// What a scheduler needs; shared with the node that spawned it.
+struct scheduler_deps {
+  std::shared_ptr<broker::connection> conn;
+  std::shared_ptr<broker::kv_bucket> tasks;
+  std::shared_ptr<pipeline::metrics> metrics;
+  /// Credit of the puller on the identity's durable consumer.
+  std::shared_ptr<credit> pull_credit;
+  lookup_actor lookup;
+  /// Makes one consumer instance per worker.
+  std::function<expected<std::unique_ptr<consumer>>()> make_consumer;
+};
+
+/// The scheduler of one identity on one node: holds a bounded window of
+/// pulled tasks, orders them (strict priority classes, FIFO inside), hands
+/// the best one to a free worker, records Started / Finished / Crashed and
+/// acks after the effects are durable (docs/PIPELINE.md).
+///
+/// `stop_atom, false` stops gracefully: queued tasks are handed back, the
+/// reply comes once in-flight tasks finished and were committed. `stop_atom,
+/// true` hands back in-flight tasks too and replies at once.
+using scheduler_actor =
+    caf::typed_actor<caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<tick_atom>,
+                     caf::reacts_to<committed_atom>, caf::reacts_to<heartbeat_atom, std::string>,
+                     caf::reacts_to<binds_atom, bind_update>,
+                     caf::replies_to<stop_atom, bool>::with<stopped_atom>>;
+
+/// Spawns a scheduler and its `concurrency` workers on `sys`.
+scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_deps deps,
+                                scheduler_options opts);
+
+} // namespace sy::actors

@@ -1,0 +1,83 @@
+#include "runtime/pipeline/analysis_tracker.hpp"
+
+namespace sy::pipeline {
+
+namespace {
+
+bool is_live(task_status s) {
+  return !is_terminal(s);
+}
+
+} // namespace
+
+void analysis_tracker::touch(const std::string& root, const root_state& state) {
+  if (state.live == 0) candidates_.insert(root);
+}
+
+void analysis_tracker::put(std::string_view root_uid, record_state record) {
+  auto i = roots_.find(root_uid);
+  if (i == roots_.end()) i = roots_.emplace(std::string{root_uid}, root_state{}).first;
+  auto& state = i->second;
+  auto j = state.records.find(record.uid);
+  if (j != state.records.end()) {
+    if (is_live(j->second.status)) state.live--;
+    j->second = std::move(record);
+  } else {
+    auto uid = record.uid;
+    j = state.records.emplace(std::move(uid), std::move(record)).first;
+  }
+  if (is_live(j->second.status)) state.live++;
+  touch(i->first, state);
+}
+
+void analysis_tracker::remove(std::string_view root_uid, std::string_view uid) {
+  auto i = roots_.find(root_uid);
+  if (i == roots_.end()) return;
+  auto& state = i->second;
+  auto j = state.records.find(uid);
+  if (j == state.records.end()) return;
+  if (is_live(j->second.status)) state.live--;
+  state.records.erase(j);
+  if (state.records.empty()) {
+    // Nothing left to announce or collect: removed by hand or by a retry.
+    candidates_.erase(i->first);
+    roots_.erase(i);
+    return;
+  }
+  touch(i->first, state);
+}
+
+void analysis_tracker::caught_up() {
+  caught_up_ = true;
+  for (const auto& [root, state] : roots_)
+    touch(root, state);
+}
+
+std::vector<completed_analysis> analysis_tracker::take_completed() {
+  std::vector<completed_analysis> out;
+  if (!caught_up_) return out;
+  for (const auto& root : candidates_) {
+    auto i = roots_.find(root);
+    if (i == roots_.end() || i->second.live > 0) continue;
+    completed_analysis done{root, {}, {}};
+    for (auto& [_, r] : i->second.records)
+      (r.status == task_status::crashed ? done.crashed : done.finished).push_back(std::move(r));
+    roots_.erase(i);
+    out.push_back(std::move(done));
+  }
+  candidates_.clear();
+  return out;
+}
+
+std::vector<std::pair<std::string, record_state>>
+analysis_tracker::started_before(double cutoff) const {
+  std::vector<std::pair<std::string, record_state>> out;
+  for (const auto& [root, state] : roots_) {
+    if (state.live == 0) continue;
+    for (const auto& [_, r] : state.records)
+      if (r.status == task_status::started && r.last_update < cutoff) out.emplace_back(root, r);
+  }
+  return out;
+}
+
+} // namespace sy::pipeline

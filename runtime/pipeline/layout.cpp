@@ -1,0 +1,121 @@
+#include "runtime/pipeline/layout.hpp"
+
+#include "runtime/broker/kv_bucket.hpp"
+#include "runtime/broker/stream_spec.hpp"
+
+namespace sy::pipeline {
+
+std::string unrouted_subject(priority p) {
+  return "sy.unrouted." + std::string{to_string(p)};
+}
+
+std::string identity_token(std::string_view identity) {
+  std::string out{identity};
+  for (auto& c : out)
+    if (c == '.') c = '~';
+  return out;
+}
+
+std::string queue_subject(std::string_view identity, priority p) {
+  return "sy.queue." + identity_token(identity) + "." + std::string{to_string(p)};
+}
+
+std::string queue_filter(std::string_view identity) {
+  return "sy.queue." + identity_token(identity) + ".>";
+}
+
+std::string task_key(std::string_view root_uid, std::string_view uid) {
+  std::string out;
+  out.reserve(root_uid.size() + uid.size() + 1);
+  out.append(root_uid).append(1, '.').append(uid);
+  return out;
+}
+
+std::string analysis_event_subject(std::string_view root_uid) {
+  return "sy.events.analysis." + std::string{root_uid};
+}
+
+std::string node_key(std::string_view node) {
+  return "node." + std::string{node};
+}
+
+std::string parked_subject(std::string_view what) {
+  return "sy.parked." + std::string{what};
+}
+
+bool is_identity(std::string_view identity) {
+  if (identity.empty()) return false;
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(identity[0])) return false;
+  for (char c : identity)
+    if (!lower_or_digit(c) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
+bool is_key_token(std::string_view uid) {
+  if (uid.empty()) return false;
+  for (char c : uid)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_'))
+      return false;
+  return true;
+}
+
+namespace {
+
+using std::chrono::nanoseconds;
+
+broker::stream_spec work_queue(std::string name, std::string subjects, const layout_options& opts) {
+  broker::stream_spec spec;
+  spec.name = std::move(name);
+  spec.subjects = {std::move(subjects)};
+  spec.retention = broker::retention_policy::workqueue;
+  spec.storage = opts.memory_storage ? broker::storage_type::memory : broker::storage_type::file;
+  spec.replicas = opts.replicas;
+  spec.duplicate_window = opts.dedup_window;
+  return spec;
+}
+
+broker::stream_spec history(std::string name, std::string subjects, const layout_options& opts) {
+  broker::stream_spec spec;
+  spec.name = std::move(name);
+  spec.subjects = {std::move(subjects)};
+  spec.retention = broker::retention_policy::limits;
+  spec.storage = opts.memory_storage ? broker::storage_type::memory : broker::storage_type::file;
+  spec.replicas = opts.replicas;
+  spec.max_age = opts.logs_max_age;
+  spec.duplicate_window = opts.dedup_window;
+  return spec;
+}
+
+broker::kv_spec bucket(std::string name, const layout_options& opts) {
+  broker::kv_spec spec;
+  spec.name = std::move(name);
+  spec.replicas = opts.replicas;
+  spec.storage = opts.memory_storage ? broker::storage_type::memory : broker::storage_type::file;
+  return spec;
+}
+
+} // namespace
+
+expected<void> ensure_layout(broker::connection& conn, const layout_options& opts) {
+  for (const auto& spec :
+       {work_queue(unrouted_stream, "sy.unrouted.>", opts),
+        work_queue(queues_stream, "sy.queue.>", opts), history(events_stream, "sy.events.>", opts),
+        history(logs_stream, "sy.logs.>", opts), history(parked_stream, "sy.parked.>", opts)}) {
+    if (auto r = broker::ensure_stream(conn, spec); !r) return r.error();
+  }
+  auto shared = conn.shared_from_this();
+  auto nodes = bucket(nodes_bucket, opts);
+  nodes.ttl = opts.nodes_ttl;
+  auto tasks = bucket(tasks_bucket, opts);
+  // The housekeeper removes the records of finished analyses by sequence,
+  // leaving no delete markers behind.
+  tasks.allow_message_delete = true;
+  for (const auto& spec : {tasks, bucket(binds_bucket, opts), nodes}) {
+    if (auto r = broker::ensure_bucket(shared, spec); !r) return r.error();
+  }
+  return {};
+}
+
+} // namespace sy::pipeline

@@ -1,0 +1,79 @@
+#pragma once
+
+#include "runtime/broker/connection.hpp"
+#include "runtime/core/expected.hpp"
+#include "runtime/task/task.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+/// The JetStream layout of DESIGN §4: stream, bucket, subject, key and
+/// consumer names, and the one function that creates them. Every other piece
+/// of code builds names through here, so the layout is defined once.
+namespace sy::pipeline {
+
+inline constexpr const char* unrouted_stream = "SY_UNROUTED";
+inline constexpr const char* queues_stream = "SY_QUEUES";
+inline constexpr const char* events_stream = "SY_EVENTS";
+inline constexpr const char* logs_stream = "SY_LOGS";
+/// Messages no one could read (malformed task bytes), kept for inspection.
+inline constexpr const char* parked_stream = "SY_PARKED";
+inline constexpr const char* tasks_bucket = "sy_tasks";
+inline constexpr const char* binds_bucket = "sy_binds";
+inline constexpr const char* nodes_bucket = "sy_nodes";
+/// The durable consumer every router shares.
+inline constexpr const char* router_durable = "router";
+
+/// `sy.unrouted.<priority>`.
+std::string unrouted_subject(priority p);
+/// The identity as one subject token and consumer name: `.` (a subject
+/// separator, not allowed in consumer names) written as `~`. Keeps the
+/// queues of "a" and "a.b" from overlapping.
+std::string identity_token(std::string_view identity);
+/// `sy.queue.<identity token>.<priority>`.
+std::string queue_subject(std::string_view identity, priority p);
+/// `sy.queue.<identity token>.>`: every priority of one identity's queue.
+std::string queue_filter(std::string_view identity);
+/// The durable consumer of one identity's queue: its identity token.
+inline std::string queue_durable(std::string_view identity) {
+  return identity_token(identity);
+}
+/// `<root_uid>.<uid>`: a task's key in `sy_tasks`.
+std::string task_key(std::string_view root_uid, std::string_view uid);
+inline std::string task_key(const task& t) {
+  return task_key(t.root_uid, t.uid);
+}
+/// `sy.events.analysis.<root_uid>`.
+std::string analysis_event_subject(std::string_view root_uid);
+/// `node.<name>`: a node's heartbeat key in `sy_nodes`.
+std::string node_key(std::string_view node);
+/// `sy.parked.<what>`.
+std::string parked_subject(std::string_view what);
+
+/// True if `identity` is a valid consumer identity, `[a-z0-9][a-z0-9._-]*`.
+bool is_identity(std::string_view identity);
+/// True if `uid` can be a key token: non-empty, `[A-Za-z0-9_-]` only.
+bool is_key_token(std::string_view uid);
+
+/// Shapes of the streams and buckets a node creates.
+struct layout_options {
+  /// Replicas of every stream and bucket (1, 3 or 5).
+  int replicas = 1;
+  /// Keep streams in memory instead of files (tests, benchmarks).
+  bool memory_storage = false;
+  /// JetStream's duplicate window for task publishes.
+  std::chrono::milliseconds dedup_window = std::chrono::minutes{2};
+  /// How long SY_LOGS and SY_EVENTS keep messages.
+  std::chrono::milliseconds logs_max_age = std::chrono::hours{24 * 7};
+  /// How long a node's heartbeat in `sy_nodes` lives without a refresh.
+  std::chrono::milliseconds nodes_ttl = std::chrono::seconds{15};
+};
+
+/// Creates every stream and bucket of DESIGN §4, or checks that existing
+/// ones are compatible (an incompatible one is an `errc::conflict` naming the
+/// stream and the field). Idempotent, safe from several nodes at once.
+/// Blocking.
+expected<void> ensure_layout(broker::connection& conn, const layout_options& opts);
+
+} // namespace sy::pipeline

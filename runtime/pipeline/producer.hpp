@@ -1,0 +1,51 @@
+#pragma once
+
+#include "runtime/broker/connection.hpp"
+#include "runtime/broker/kv_bucket.hpp"
+#include "runtime/core/expected.hpp"
+#include "runtime/task/task.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace sy::pipeline {
+
+/// Receives the outcome of an asynchronous send: the uid, or why it failed.
+using send_handler = std::function<void(expected<std::string>)>;
+
+/// Sends tasks into switchyard (docs/PIPELINE.md "Records"): writes the
+/// task's `Declared` record in `sy_tasks`, then publishes it on
+/// `sy.unrouted.<priority>` with `Nats-Msg-Id = uid`. A task is accepted
+/// once both are confirmed; if the publish fails the record is removed
+/// again, so a failed send leaves nothing behind that could keep an analysis
+/// open. Sending the same task twice within the duplicate window stores it
+/// once.
+///
+/// Thread-safe; `send` blocks, `send_async` does not.
+class producer {
+public:
+  /// Opens the `sy_tasks` bucket on `conn` (which `ensure_layout` created).
+  static expected<producer> open(std::shared_ptr<broker::connection> conn);
+
+  /// Sends `t` (status set to Declared) and waits up to `timeout`.
+  expected<std::string> send(task t, std::chrono::milliseconds timeout = std::chrono::seconds{10});
+
+  /// Sends `t` without waiting; `done` runs once on a broker thread.
+  void send_async(task t, send_handler done);
+
+private:
+  producer(std::shared_ptr<broker::connection> conn, std::shared_ptr<broker::kv_bucket> tasks);
+
+  std::shared_ptr<broker::connection> conn_;
+  std::shared_ptr<broker::kv_bucket> tasks_;
+};
+
+/// Publishes `t` (a new unrouted task: a root or a child) after its
+/// `Declared` record was stored; `done` runs once on a broker thread. The
+/// building block of `producer` and of workers sending children.
+void declare_and_publish(broker::connection& conn, const std::shared_ptr<broker::kv_bucket>& tasks,
+                         task t, send_handler done);
+
+} // namespace sy::pipeline

@@ -1,0 +1,145 @@
+#pragma once
+
+#include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/kv_bucket.hpp"
+#include "runtime/broker/pull_consumer.hpp"
+#include "runtime/broker/stream_spec.hpp"
+#include "runtime/pipeline/layout.hpp"
+#include "runtime/pipeline/producer.hpp"
+#include "runtime/task/codec.hpp"
+#include "tests/support/nats_server.hpp"
+#include "tests/support/node_process.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <vector>
+
+namespace sy::test {
+
+/// A broker, a connection, a producer, and every analysis event, in the
+/// order they were stored. The events list each routed task of the analysis
+/// with its receiver, parent and final status: what a user sees. They are
+/// read from the SY_EVENTS stream, so a broker restart loses none.
+struct pipeline_fixture {
+  nats_server server;
+  std::shared_ptr<broker::connection> conn;
+  std::optional<pipeline::producer> producer;
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::string, value> events; // root → event
+  std::vector<std::string> event_order;
+  /// Declared last: destroyed (stopped) first, while what it writes to lives.
+  std::unique_ptr<broker::pull_consumer> events_feed;
+
+  pipeline_fixture() {
+    broker::connection_options opts;
+    opts.urls = {server.url()};
+    conn = *broker::connection::connect(opts);
+    if (auto r = pipeline::ensure_layout(*conn, {}); !r) CAF_FAIL("layout: " << r.error().message);
+    producer.emplace(*pipeline::producer::open(conn));
+    broker::consumer_spec spec;
+    spec.stream = pipeline::events_stream;
+    spec.durable = "test-events";
+    spec.filter_subject = "sy.events.analysis.>";
+    if (auto r = broker::ensure_consumer(*conn, spec); !r)
+      CAF_FAIL("events consumer: " << r.error().message);
+    broker::pull_options popts;
+    popts.stream = spec.stream;
+    popts.consumer = spec.durable;
+    popts.window = 1 << 20; // never short of credit: no release needed
+    popts.on_message = [this](broker::message m) {
+      (void)m.ack();
+      auto v = value::parse(m.data(), nullptr, false);
+      std::lock_guard<std::mutex> guard{mutex};
+      auto root = v.value("root_uid", "");
+      if (events.emplace(root, v).second) event_order.push_back(root);
+      changed.notify_all();
+    };
+    events_feed = std::move(*broker::pull_consumer::start(conn, std::move(popts)));
+  }
+
+  ~pipeline_fixture() {
+    if (events_feed) (void)events_feed->stop(std::chrono::seconds{5});
+  }
+
+  std::string send(value headers, priority p = priority::normal) {
+    auto uid = producer->send(make_task(std::move(headers), value::object(), p));
+    if (!uid) CAF_FAIL("send: " << uid.error().message);
+    return *uid;
+  }
+
+  /// Waits until the analysis of `root` was announced.
+  bool wait_event(const std::string& root, int seconds = 30) {
+    std::unique_lock<std::mutex> lock{mutex};
+    return changed.wait_for(lock, std::chrono::seconds{seconds},
+                            [&] { return events.count(root) > 0; });
+  }
+
+  /// Waits for every root; reports how many were announced.
+  std::size_t wait_all(const std::vector<std::string>& roots, int seconds) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
+    std::unique_lock<std::mutex> lock{mutex};
+    auto count = [&] {
+      std::size_t n = 0;
+      for (const auto& r : roots)
+        n += events.count(r);
+      return n;
+    };
+    changed.wait_until(lock, deadline, [&] { return count() == roots.size(); });
+    return count();
+  }
+
+  /// The routed tasks of `root`'s event: receiver → status, one entry each.
+  std::multiset<std::string> receivers(const std::string& root, const char* status) {
+    std::lock_guard<std::mutex> guard{mutex};
+    std::multiset<std::string> out;
+    auto i = events.find(root);
+    if (i == events.end()) return out;
+    for (const auto& t : i->second.value("tasks", value::array()))
+      if (t.value("status", "") == status) out.insert(t.value("receiver", ""));
+    return out;
+  }
+
+  /// What the broker holds, for the log of a failed test: stream and
+  /// consumer counters and the task records left, by status.
+  std::string dump_state() {
+    std::ostringstream out;
+    for (const auto* stream : {pipeline::unrouted_stream, pipeline::queues_stream}) {
+      if (auto st = broker::stream_info(*conn, stream))
+        out << stream << ": " << st->messages << " messages\n";
+    }
+    for (auto [stream, durable] :
+         {std::pair{pipeline::unrouted_stream, "router"}, {pipeline::queues_stream, "work"}}) {
+      if (auto c = broker::consumer_info(*conn, stream, durable))
+        out << durable << ": pending " << c->num_pending << ", ack pending " << c->num_ack_pending
+            << ", redelivered " << c->num_redelivered << "\n";
+    }
+    if (auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket)) {
+      std::map<std::string, int> by_status;
+      if (auto entries = tasks->entries(">")) {
+        for (const auto& e : *entries)
+          if (auto t = decode_task(e.value))
+            by_status[std::string{to_string(t->status)} +
+                      (t->receiver.empty() ? " unrouted" : "")]++;
+      }
+      for (const auto& [status, n] : by_status)
+        out << "records " << status << ": " << n << "\n";
+    }
+    return out.str();
+  }
+
+  /// A node config fragment for one synthetic consumer.
+  static std::string consumer(const std::string& identity, const std::string& filters,
+                              const std::string& config = "{}", int concurrency = 2) {
+    return "[[consumer]]\nidentity = \"" + identity +
+           "\"\nplugin = \"sy.consumers.synthetic\"\nfilters = " + filters +
+           "\nconcurrency = " + std::to_string(concurrency) + "\nconfig = " + config + "\n";
+  }
+};
+
+} // namespace sy::test

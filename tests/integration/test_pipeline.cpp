@@ -1,0 +1,179 @@
+#define CAF_SUITE integration.pipeline
+#include "caf/test/unit_test.hpp"
+#include "caf/test/unit_test_impl.hpp"
+#include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/stream_spec.hpp"
+#include "runtime/task/uid.hpp"
+#include "tests/integration/pipeline_fixture.hpp"
+
+#include <thread>
+
+using namespace sy;
+using namespace sy::test;
+
+namespace {
+
+std::string routing_node() {
+  return "[router]\ninstances = 1\n" +
+         pipeline_fixture::consumer("not-raw", R"([{type = "sample", kind = "!raw"}])") +
+         pipeline_fixture::consumer("samples", R"([{type = "sample"}])") +
+         pipeline_fixture::consumer("others", R"([{type = "other"}])");
+}
+
+using names = std::multiset<std::string>;
+
+/// Fails the test with the broker state and the node's log when the analysis
+/// of `root` is not announced in time: the rest of the test needs it.
+#define REQUIRE_EVENT(root, node)                                                                  \
+  do {                                                                                             \
+    if (!wait_event(root))                                                                         \
+      CAF_FAIL("no analysis event for " << root << "; broker state:\n"                             \
+                                        << dump_state() << "node log:\n"                           \
+                                        << (node).log_text());                                     \
+  } while (false)
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(pipeline_tests, pipeline_fixture)
+
+CAF_TEST(tasks are forked to every matching bind and negation vetoes) {
+  node_process node{routing_node(), server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto raw = send({{"type", "sample"}, {"kind", "raw"}});
+  auto exe = send({{"type", "sample"}, {"kind", "exe"}});
+  auto none = send({{"type", "unknown"}});
+  REQUIRE_EVENT(raw, node);
+  REQUIRE_EVENT(exe, node);
+  REQUIRE_EVENT(none, node);
+  CAF_CHECK_EQUAL(receivers(raw, "Finished"), names{"samples"});
+  CAF_CHECK_EQUAL(receivers(exe, "Finished"), (names{"not-raw", "samples"}));
+  CAF_CHECK(receivers(none, "Finished").empty());
+  CAF_CHECK(node.wait_for_log("no bind matches"));
+  std::lock_guard<std::mutex> guard{mutex};
+  CAF_CHECK_EQUAL(events[exe].value("finished", -1), 2);
+  CAF_CHECK_EQUAL(events[none].value("finished", -1), 0);
+  // Fork uids are the deterministic ones.
+  std::set<std::string> uids;
+  for (const auto& t : events[exe]["tasks"])
+    uids.insert(t.value("uid", ""));
+  CAF_CHECK_EQUAL(uids,
+                  (std::set<std::string>{fork_uid(exe, "not-raw"), fork_uid(exe, "samples")}));
+}
+
+CAF_TEST(children join the analysis which completes after the last of them) {
+  std::string toml =
+      "[router]\ninstances = 1\n" +
+      consumer("classifier", R"([{type = "sample", kind = "raw"}])",
+               R"({ service_time_ms = 5, emit = [ { type = "sample", stage = "recognized" } ] })") +
+      consumer("extractor", R"([{type = "sample", stage = "recognized"}])",
+               R"({ service_time_ms = 20 })") +
+      consumer("reporter", R"([{stage = "recognized"}])", R"({ service_time_ms = 40 })");
+  node_process node{toml, server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto root = send({{"type", "sample"}, {"kind", "raw"}}, priority::high);
+  REQUIRE_EVENT(root, node);
+  CAF_CHECK_EQUAL(receivers(root, "Finished"), (names{"classifier", "extractor", "reporter"}));
+  std::lock_guard<std::mutex> guard{mutex};
+  CAF_CHECK_EQUAL(events[root].value("crashed", -1), 0);
+  auto classifier = fork_uid(root, "classifier");
+  for (const auto& t : events[root]["tasks"]) {
+    if (t["receiver"] == "classifier")
+      CAF_CHECK_EQUAL(t.value("parent_uid", "?"), "");
+    else
+      CAF_CHECK_EQUAL(t.value("parent_uid", ""), classifier);
+  }
+}
+
+CAF_TEST(a crashing consumer records Crashed with its error) {
+  node_process node{"[router]\ninstances = 1\n" +
+                        consumer("flaky", R"([{type = "sample"}])", "{ crash_probability = 1.0 }"),
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto root = send({{"type", "sample"}});
+  REQUIRE_EVENT(root, node);
+  CAF_CHECK_EQUAL(receivers(root, "Crashed"), names{"flaky"});
+  CAF_CHECK(node.wait_for_log("crashed: synthetic crash"));
+  std::lock_guard<std::mutex> guard{mutex};
+  CAF_CHECK_EQUAL(events[root].value("crashed", -1), 1);
+}
+
+CAF_TEST(higher priority tasks overtake waiting lower ones) {
+  node_process node{"[router]\ninstances = 1\n" +
+                        consumer("slow", R"([{type = "job"}])", "{ service_time_ms = 30 }", 1),
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  std::vector<std::string> lows;
+  for (int i = 0; i < 10; ++i)
+    lows.push_back(send({{"type", "job"}, {"n", i}}, priority::low));
+  auto high = send({{"type", "job"}, {"n", 99}}, priority::high);
+  lows.push_back(high);
+  CAF_CHECK_EQUAL(wait_all(lows, 30), lows.size());
+  std::lock_guard<std::mutex> guard{mutex};
+  auto pos = std::find(event_order.begin(), event_order.end(), high) - event_order.begin();
+  // Only lows already running when it arrived finish before it.
+  CAF_CHECK_LESS(pos, 4);
+}
+
+CAF_TEST(malformed bytes are parked and routing goes on) {
+  node_process node{routing_node(), server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  CAF_CHECK(conn->js_publish({"sy.unrouted.normal", "\xc1 garbage", {}, "junk-1", {}},
+                             std::chrono::seconds{5}));
+  auto after = send({{"type", "sample"}, {"kind", "exe"}});
+  REQUIRE_EVENT(after, node);
+  CAF_CHECK(node.wait_for_log("parking undecodable message"));
+  auto parked = broker::stream_info(*conn, pipeline::parked_stream);
+  CAF_CHECK(parked && parked->messages == 1);
+}
+
+CAF_TEST(a node killed mid run loses no task) {
+  std::string toml = "[router]\ninstances = 1\n" +
+                     consumer("work", R"([{type = "job"}])", "{ service_time_ms = 10 }", 4);
+  // A short ack wait so that the dead node's tasks come back quickly.
+  node_process a{toml, server.url(), "ack_wait = \"2s\""};
+  node_process b{toml, server.url(), "ack_wait = \"2s\""};
+  CAF_CHECK(a.wait_for_log("running"));
+  CAF_CHECK(b.wait_for_log("running"));
+  std::vector<std::string> roots;
+  for (int i = 0; i < 300; ++i) {
+    roots.push_back(send({{"type", "job"}, {"n", i}}));
+    if (i == 150) a.kill9();
+  }
+  if (wait_all(roots, 90) != roots.size())
+    CAF_FAIL("analyses missing; broker state:\n" << dump_state() << "node b:\n" << b.log_text());
+  std::lock_guard<std::mutex> guard{mutex};
+  std::size_t finished = 0;
+  for (const auto& r : roots)
+    finished += events[r].value("finished", 0) == 1 ? 1 : 0;
+  CAF_CHECK_EQUAL(finished, roots.size());
+  // Acks the dead node sent too late come back as redeliveries, which the
+  // survivor recognises as done and acks: the queue ends up empty.
+  bool drained = false;
+  for (int i = 0; i < 100 && !drained; ++i) {
+    auto queue = broker::consumer_info(*conn, pipeline::queues_stream, "work");
+    drained = queue && queue->num_pending == 0 && queue->num_ack_pending == 0;
+    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  CAF_CHECK(drained);
+}
+
+CAF_TEST(a broker restart mid run loses no task) {
+  std::string toml = "[router]\ninstances = 1\n" +
+                     consumer("work", R"([{type = "job"}])", "{ service_time_ms = 2 }", 4);
+  node_process node{toml, server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  std::vector<std::string> roots;
+  for (int i = 0; i < 200; ++i)
+    roots.push_back(send({{"type", "job"}, {"n", i}}));
+  server.stop();
+  CAF_CHECK(server.restart().has_value());
+  for (int i = 200; i < 300; ++i) {
+    auto uid = producer->send(make_task({{"type", "job"}, {"n", i}}), std::chrono::seconds{30});
+    CAF_CHECK(uid.has_value());
+    if (uid) roots.push_back(*uid);
+  }
+  if (wait_all(roots, 90) != roots.size())
+    CAF_FAIL("analyses missing; broker state:\n" << dump_state() << "node:\n" << node.log_text());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
