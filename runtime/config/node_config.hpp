@@ -83,7 +83,8 @@ struct housekeeper_options {
   milliseconds interval = std::chrono::seconds{10};
   /// How long Crashed tasks are kept before they are deleted.
   milliseconds crashed_ttl = std::chrono::hours{72};
-  /// A Started task without heartbeat for this long is Crashed.
+  /// A task recorded Started for longer than this (its worker is gone) is
+  /// recorded Crashed.
   milliseconds started_timeout = std::chrono::minutes{30};
   /// A non-persistent bind whose consumers are all offline this long is removed.
   milliseconds bind_offline_ttl = std::chrono::minutes{10};
