@@ -176,4 +176,53 @@ CAF_TEST(a broker restart mid run loses no task) {
     CAF_FAIL("analyses missing; broker state:\n" << dump_state() << "node:\n" << node.log_text());
 }
 
+CAF_TEST(a task past its timeout is recorded Crashed) {
+  node_process node{"[router]\ninstances = 1\n" +
+                        consumer("hangs", R"([{type = "job"}])", "{ service_time_ms = 3000 }") +
+                        "task_timeout = \"200ms\"\n",
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto root = send({{"type", "job"}});
+  REQUIRE_EVENT(root, node);
+  CAF_CHECK_EQUAL(receivers(root, "Crashed"), names{"hangs"});
+  CAF_CHECK(node.wait_for_log("timed out after 200 ms; replacing the worker"));
+}
+
+CAF_TEST(a task delivered more than max_deliver times is recorded Crashed) {
+  // The first node takes the task and dies with it; the second sees the
+  // redelivery exceed max_deliver = 1 and records the task Crashed.
+  std::string toml = "[router]\ninstances = 1\n" +
+                     consumer("work", R"([{type = "job"}])", "{ service_time_ms = 5000 }", 1) +
+                     "max_deliver = 1\n";
+  node_process a{toml, server.url(), "ack_wait = \"1s\""};
+  CAF_CHECK(a.wait_for_log("running"));
+  auto root = send({{"type", "job"}});
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  a.kill9();
+  node_process b{toml, server.url(), "ack_wait = \"1s\""};
+  REQUIRE_EVENT(root, b);
+  CAF_CHECK_EQUAL(receivers(root, "Crashed"), names{"work"});
+  CAF_CHECK(b.wait_for_log("delivered 2 times without finishing"));
+  auto queue = broker::consumer_info(*conn, pipeline::queues_stream, "work");
+  CAF_CHECK(queue && queue->num_pending == 0 && queue->num_ack_pending == 0);
+}
+
+CAF_TEST(a graceful stop finishes in flight tasks and hands back the rest) {
+  std::string toml = "[router]\ninstances = 1\n" +
+                     consumer("work", R"([{type = "job"}])", "{ service_time_ms = 400 }", 2);
+  node_process a{toml, server.url()};
+  CAF_CHECK(a.wait_for_log("running"));
+  std::vector<std::string> roots;
+  for (int i = 0; i < 6; ++i)
+    roots.push_back(send({{"type", "job"}, {"n", i}}));
+  std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  CAF_CHECK_EQUAL(a.stop(), 0);
+  // The two in flight finished and were acked before the node exited (the
+  // work queue dropped them); the four waiting ones went back to the stream.
+  auto stream = broker::stream_info(*conn, pipeline::queues_stream);
+  CAF_CHECK(stream && stream->messages == 4);
+  node_process b{toml, server.url()};
+  CAF_CHECK_EQUAL(wait_all(roots, 30), roots.size());
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,29 +1,30 @@
 #define CAF_SUITE runtime.cli
 #include "caf/test/unit_test.hpp"
 #include "caf/test/unit_test_impl.hpp"
+#include "tests/support/node_process.hpp"
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include "tests/support/node_process.hpp"
 
 using sy::test::run_cli;
 
 namespace {
 
 /// Runs the CLI with stderr folded into the output.
-int run(const std::string& args, std::string& out) { return run_cli(args + " 2>&1", &out); }
+int run(const std::string& args, std::string& out) {
+  return run_cli(args + " 2>&1", &out);
+}
 
 bool contains(const std::string& text, const std::string& part) {
   bool ok = text.find(part) != std::string::npos;
-  if (!ok)
-    CAF_MESSAGE("output [" << text << "] lacks [" << part << "]");
+  if (!ok) CAF_MESSAGE("output [" << text << "] lacks [" << part << "]");
   return ok;
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  auto path = std::filesystem::temp_directory_path() / ("sy-cli-" + std::to_string(getpid()) + name);
+  auto path =
+      std::filesystem::temp_directory_path() / ("sy-cli-" + std::to_string(getpid()) + name);
   std::ofstream{path} << text;
   return path.string();
 }
@@ -32,9 +33,15 @@ std::string write_temp(const std::string& name, const std::string& text) {
 
 CAF_TEST(match answers with exit codes 0 and 1) {
   std::string out;
-  CAF_CHECK_EQUAL(run(R"(match --filters '[{"type": "sample", "kind": "!raw"}]' --headers '{"type": "sample", "kind": "exe"}')", out), 0);
+  CAF_CHECK_EQUAL(
+      run(R"(match --filters '[{"type": "sample", "kind": "!raw"}]' --headers '{"type": "sample", "kind": "exe"}')",
+          out),
+      0);
   CAF_CHECK_EQUAL(out, "match\n");
-  CAF_CHECK_EQUAL(run(R"(match --filters '[{"type": "sample", "kind": "!raw"}]' --headers '{"type": "sample", "kind": "raw"}')", out), 1);
+  CAF_CHECK_EQUAL(
+      run(R"(match --filters '[{"type": "sample", "kind": "!raw"}]' --headers '{"type": "sample", "kind": "raw"}')",
+          out),
+      1);
   CAF_CHECK_EQUAL(out, "no match\n");
   CAF_CHECK_EQUAL(run(R"(match --json --filters '[{}]' --headers '{}')", out), 0);
   CAF_CHECK_EQUAL(out, "{\"match\":true}\n");
@@ -104,7 +111,10 @@ CAF_TEST(a bad configuration stops a node before it starts with exit code 2) {
 
 CAF_TEST(send without a broker says where it looked) {
   std::string out;
-  CAF_CHECK_EQUAL(run("send --header type=x --set broker.embedded_port=1 --set broker.connect_timeout=500ms", out), 2);
+  CAF_CHECK_EQUAL(
+      run("send --header type=x --set broker.embedded_port=1 --set broker.connect_timeout=500ms",
+          out),
+      2);
   CAF_CHECK(contains(out, "nats://127.0.0.1:1"));
   CAF_CHECK_EQUAL(run("send --set broker.embedded_port=1", out), 2);
   CAF_CHECK(contains(out, "--header"));
