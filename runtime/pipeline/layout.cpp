@@ -63,28 +63,27 @@ bool is_key_token(std::string_view uid) {
 
 namespace {
 
-using std::chrono::nanoseconds;
+broker::storage_type storage(const layout_options& opts) {
+  return opts.memory_storage ? broker::storage_type::memory : broker::storage_type::file;
+}
 
+/// A task stream: each message is removed once a consumer acked it.
 broker::stream_spec work_queue(std::string name, std::string subjects, const layout_options& opts) {
   broker::stream_spec spec;
   spec.name = std::move(name);
   spec.subjects = {std::move(subjects)};
   spec.retention = broker::retention_policy::workqueue;
-  spec.storage = opts.memory_storage ? broker::storage_type::memory : broker::storage_type::file;
+  spec.storage = storage(opts);
   spec.replicas = opts.replicas;
   spec.duplicate_window = opts.dedup_window;
   return spec;
 }
 
+/// A record stream (events, logs, parked messages): kept for a while.
 broker::stream_spec history(std::string name, std::string subjects, const layout_options& opts) {
-  broker::stream_spec spec;
-  spec.name = std::move(name);
-  spec.subjects = {std::move(subjects)};
+  auto spec = work_queue(std::move(name), std::move(subjects), opts);
   spec.retention = broker::retention_policy::limits;
-  spec.storage = opts.memory_storage ? broker::storage_type::memory : broker::storage_type::file;
-  spec.replicas = opts.replicas;
   spec.max_age = opts.logs_max_age;
-  spec.duplicate_window = opts.dedup_window;
   return spec;
 }
 
@@ -92,7 +91,7 @@ broker::kv_spec bucket(std::string name, const layout_options& opts) {
   broker::kv_spec spec;
   spec.name = std::move(name);
   spec.replicas = opts.replicas;
-  spec.storage = opts.memory_storage ? broker::storage_type::memory : broker::storage_type::file;
+  spec.storage = storage(opts);
   return spec;
 }
 
