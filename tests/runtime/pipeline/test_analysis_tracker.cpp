@@ -1,7 +1,6 @@
 #define CAF_SUITE runtime.pipeline.analysis_tracker
 #include "caf/test/unit_test.hpp"
 #include "caf/test/unit_test_impl.hpp"
-
 #include "runtime/pipeline/analysis_tracker.hpp"
 
 using namespace sy;
@@ -110,6 +109,5 @@ CAF_TEST(started tasks older than the cutoff are listed) {
   t.put("r", fresh);
   auto stale = t.started_before(150);
   CAF_CHECK_EQUAL(stale.size(), 1u);
-  if (stale.size() == 1)
-    CAF_CHECK_EQUAL(stale[0].second.uid, "f1");
+  if (stale.size() == 1) CAF_CHECK_EQUAL(stale[0].second.uid, "f1");
 }
