@@ -56,16 +56,18 @@ std::string default_node_name() {
   return std::string{host} + "-" + std::to_string(getpid());
 }
 
-expected<std::shared_ptr<broker::connection>> connect_broker(const config::node_config& cfg,
-                                                             const std::string& name,
-                                                             std::vector<std::string> urls) {
+/// Connects to the broker; `closing` silences the disconnect nats.c reports
+/// when the node itself closes the connection at exit.
+expected<std::shared_ptr<broker::connection>>
+connect_broker(const config::node_config& cfg, const std::string& name,
+               std::vector<std::string> urls, std::shared_ptr<std::atomic<bool>> closing) {
   broker::connection_options opts;
   opts.urls = std::move(urls);
   opts.name = "switchyard-node " + name;
   opts.connect_timeout = cfg.broker.connect_timeout;
   auto log = log::get("broker");
-  opts.on_disconnected = [log](const std::string& url) {
-    log->warn("disconnected from NATS at {}; reconnecting", url);
+  opts.on_disconnected = [log, closing](const std::string& url) {
+    if (!*closing) log->warn("disconnected from NATS at {}; reconnecting", url);
   };
   opts.on_reconnected = [log](const std::string& url) { log->info("reconnected to {}", url); };
   opts.on_error = [log](const std::string& what) { log->warn("NATS: {}", what); };
@@ -124,7 +126,8 @@ int run_node(const config::loaded_config& loaded) {
     log->info("no broker.urls configured: started nats-server at {} (store {})", urls[0],
               eopts.data_dir);
   }
-  auto conn = connect_broker(cfg, name, urls);
+  auto closing = std::make_shared<std::atomic<bool>>(false);
+  auto conn = connect_broker(cfg, name, urls, closing);
   if (!conn) {
     log->error("{}", conn.error().message);
     return 1;
@@ -307,6 +310,7 @@ int run_node(const config::loaded_config& loaded) {
     if (keeper) caf::anon_send_exit(*keeper, caf::exit_reason::user_shutdown);
   }
   log->info("node {} stopped", name);
+  *closing = true;
   return exit_code;
 }
 
