@@ -1,4 +1,6 @@
+#include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/kv_bucket.hpp"
+#include "runtime/broker/pull_consumer.hpp"
 #include "runtime/cli/client.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/cli/config_flags.hpp"
@@ -114,16 +116,29 @@ int run_send(const send_options& opts) {
   if (!conn) return usage_error(conn.error().message);
   auto t = make_task(std::move(headers), std::move(payload), *prio);
   auto done = std::make_shared<std::promise<value>>();
-  std::optional<broker::subscription> events;
+  // The event is read from SY_EVENTS through a consumer of our own, so a
+  // broker reconnect while waiting loses nothing.
+  std::unique_ptr<broker::pull_consumer> events;
+  broker::consumer_spec spec;
   if (opts.wait_seconds >= 0) {
+    spec.stream = pipeline::events_stream;
+    spec.durable = "send-" + t.root_uid;
+    spec.filter_subject = pipeline::analysis_event_subject(t.root_uid);
+    spec.inactive_threshold = std::chrono::minutes{1};
+    if (auto r = broker::ensure_consumer(**conn, spec); !r) return usage_error(r.error().message);
     auto once = std::make_shared<std::once_flag>();
-    auto sub = (*conn)->subscribe(pipeline::analysis_event_subject(t.root_uid),
-                                  [done, once](broker::message m) {
-                                    auto v = value::parse(m.data(), nullptr, false);
-                                    std::call_once(*once, [&] { done->set_value(v); });
-                                  });
-    if (!sub) return usage_error(sub.error().message);
-    events.emplace(std::move(*sub));
+    broker::pull_options popts;
+    popts.stream = spec.stream;
+    popts.consumer = spec.durable;
+    popts.window = 16; // an analysis is announced once per completion
+    popts.on_message = [done, once](broker::message m) {
+      (void)m.ack();
+      auto v = value::parse(m.data(), nullptr, false);
+      std::call_once(*once, [&] { done->set_value(v); });
+    };
+    auto puller = broker::pull_consumer::start(*conn, std::move(popts));
+    if (!puller) return usage_error(puller.error().message);
+    events = std::move(*puller);
   }
   auto producer = pipeline::producer::open(*conn);
   if (!producer) return usage_error(producer.error().message);
@@ -134,7 +149,10 @@ int run_send(const send_options& opts) {
     return exit_ok;
   }
   if (!opts.json) std::cout << *uid << '\n';
-  return follow(**conn, done, t.root_uid, opts.wait_seconds, opts.json);
+  auto code = follow(**conn, done, t.root_uid, opts.wait_seconds, opts.json);
+  (void)events->stop(std::chrono::seconds{2});
+  (void)broker::delete_consumer(**conn, spec.stream, spec.durable);
+  return code;
 }
 
 } // namespace

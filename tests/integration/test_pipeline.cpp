@@ -225,4 +225,28 @@ CAF_TEST(a graceful stop finishes in flight tasks and hands back the rest) {
   CAF_CHECK_EQUAL(wait_all(roots, 30), roots.size());
 }
 
+CAF_TEST(send waits for the analysis and tells how it ended) {
+  std::string toml = "[router]\ninstances = 1\n" +
+                     consumer("fine", R"([{type = "fine"}])", "{ service_time_ms = 5 }") +
+                     consumer("flaky", R"([{type = "flaky"}])", "{ crash_probability = 1.0 }") +
+                     consumer("slow", R"([{type = "slow"}])", "{ service_time_ms = 3000 }");
+  node_process node{toml, server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto send_cli = [&](const std::string& type, const std::string& wait, std::string& out) {
+    return run_cli("send --set broker.urls=" + server.url() + " --header type=" + type +
+                       " --wait=" + wait + " --json",
+                   &out);
+  };
+  std::string out;
+  CAF_CHECK_EQUAL(send_cli("fine", "30", out), 0);
+  auto v = value::parse(out, nullptr, false);
+  CAF_CHECK(v.value("done", false) && v.value("finished", -1) == 1 && v.value("crashed", -1) == 0);
+  CAF_CHECK_EQUAL(send_cli("flaky", "30", out), 1);
+  v = value::parse(out, nullptr, false);
+  CAF_CHECK_EQUAL(v.value("crashed", -1), 1);
+  CAF_CHECK_EQUAL(send_cli("slow", "1", out), 3);
+  v = value::parse(out, nullptr, false);
+  CAF_CHECK(!v.value("done", true));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
