@@ -249,4 +249,24 @@ CAF_TEST(send waits for the analysis and tells how it ended) {
   CAF_CHECK(!v.value("done", true));
 }
 
+CAF_TEST(a changed bind retires the replicas of the older one) {
+  auto with_version = [](const std::string& version) {
+    return "[router]\ninstances = 1\n" +
+           consumer("work", R"([{type = "job"}])", "{ service_time_ms = 5 }") +
+           "service_version = \"" + version + "\"\n";
+  };
+  node_process old_node{with_version("1"), server.url()};
+  CAF_CHECK(old_node.wait_for_log("running"));
+  node_process new_node{with_version("2"), server.url()};
+  CAF_CHECK(new_node.wait_for_log("running"));
+  CAF_CHECK(old_node.wait_for_log("bind replaced by node"));
+  CAF_CHECK(old_node.log_text().find("service version \"2\"") != std::string::npos);
+  std::vector<std::string> roots;
+  for (int i = 0; i < 20; ++i)
+    roots.push_back(send({{"type", "job"}, {"n", i}}));
+  CAF_CHECK_EQUAL(wait_all(roots, 30), roots.size());
+  // The new replica did not retire itself.
+  CAF_CHECK(new_node.log_text().find("bind replaced") == std::string::npos);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
