@@ -1,431 +1,366 @@
 #include "runtime/filter/condition.hpp"
 
-#include "runtime/filter/glob.hpp"
+#include "runtime/filter/regex.hpp"
+#include "runtime/filter/rule.hpp"
 
 #include <regex>
+#include <vector>
 
 namespace sy::filter {
 
 namespace {
 
-// -- conditions ---------------------------------------------------------------
+// -- nodes --------------------------------------------------------------------
 
-/// A test on a present value; on a list, the list as a whole or any element
-/// may satisfy it (MongoDB's rule) when `list_any` is set.
-struct value_test : condition {
-  bool list_any = true;
-  virtual bool test(const value& v) const = 0;
-  bool holds(const value* h) const override {
-    if (!h) return false;
-    if (test(*h)) return true;
-    if (list_any && h->is_array())
-      for (const auto& e : *h)
-        if (test(e)) return true;
-    return false;
+template <class T, class... Args> condition_ptr make(Args&&... args) {
+  return std::make_unique<const T>(std::forward<Args>(args)...);
+}
+
+/// A test on a present value. On a list, the list as a whole or any of its
+/// elements may pass (MongoDB's rule).
+class value_test : public condition {
+public:
+  bool holds(const value* h) const noexcept final {
+    return h && (test(*h) || any_element(*h, [this](const value& e) { return test(e); }));
   }
+
+private:
+  virtual bool test(const value& v) const noexcept = 0;
 };
 
-/// JSON equality: 1 == 1.0, true != 1, "1" != 1.
-struct equals : value_test {
-  value expected_value;
-  explicit equals(value v) : expected_value(std::move(v)) {}
-  bool test(const value& v) const override { return v == expected_value; }
+/// JSON equality: 1 == 1.0, true != 1, "1" != 1, binary != string.
+class equals final : public value_test {
+public:
+  explicit equals(value expected) : expected_(std::move(expected)) {}
+
+private:
+  bool test(const value& v) const noexcept override { return v == expected_; }
+  value expected_;
 };
 
 enum class order { gt, gte, lt, lte };
 
-/// Ordering between two numbers or two strings; other pairs are false.
-struct compares : value_test {
-  order op;
-  value bound;
-  compares(order o, value b) : op(o), bound(std::move(b)) {}
-  bool test(const value& v) const override {
-    bool numbers = v.is_number() && bound.is_number();
-    bool strings = v.is_string() && bound.is_string();
-    if (!numbers && !strings) return false;
-    switch (op) {
+/// Number against number or string against string (bytewise); any other
+/// pair of types is false.
+class compares final : public value_test {
+public:
+  compares(order op, value bound) : op_(op), bound_(std::move(bound)) {}
+
+private:
+  bool test(const value& v) const noexcept override {
+    bool comparable =
+        (v.is_number() && bound_.is_number()) || (v.is_string() && bound_.is_string());
+    if (!comparable) return false;
+    switch (op_) {
     case order::gt:
-      return v > bound;
+      return v > bound_;
     case order::gte:
-      return v >= bound;
+      return v >= bound_;
     case order::lt:
-      return v < bound;
+      return v < bound_;
     case order::lte:
-      return v <= bound;
+      return v <= bound_;
     }
     return false;
   }
+  order op_;
+  value bound_;
 };
 
-struct one_of : value_test {
-  value choices; // an array
-  explicit one_of(value c) : choices(std::move(c)) {}
-  bool test(const value& v) const override {
-    for (const auto& c : choices)
-      if (v == c) return true;
-    return false;
+class one_of final : public value_test {
+public:
+  explicit one_of(value choices) : choices_(std::move(choices)) {}
+
+private:
+  bool test(const value& v) const noexcept override {
+    return std::any_of(choices_.begin(), choices_.end(), [&](const value& c) { return v == c; });
   }
+  value choices_; ///< a list
 };
 
-/// `$all`: every listed value is an element of the header (or equals it).
-struct contains_all : value_test {
-  value wanted; // a non-empty array
-  explicit contains_all(value w) : wanted(std::move(w)) { list_any = false; }
-  bool test(const value& v) const override {
-    for (const auto& w : wanted) {
-      bool found = v == w;
-      if (!found && v.is_array())
-        for (const auto& e : v)
-          found = found || e == w;
-      if (!found) return false;
-    }
-    return true;
-  }
-};
+class regex_search final : public value_test {
+public:
+  explicit regex_search(std::regex re) : re_(std::move(re)) {}
 
-struct has_size : value_test {
-  std::size_t size;
-  explicit has_size(std::size_t n) : size(n) { list_any = false; }
-  bool test(const value& v) const override { return v.is_array() && v.size() == size; }
-};
-
-struct regex_search : value_test {
-  std::regex re;
-  explicit regex_search(std::regex r) : re(std::move(r)) {}
-  bool test(const value& v) const override {
-    return v.is_string() && std::regex_search(v.get_ref<const std::string&>(), re);
-  }
-};
-
-struct exists : condition {
-  bool wanted;
-  explicit exists(bool w) : wanted(w) {}
-  bool holds(const value* h) const override { return (h != nullptr) == wanted; }
-};
-
-struct negation : condition {
-  condition_ptr inner;
-  explicit negation(condition_ptr c) : inner(std::move(c)) {}
-  bool holds(const value* h) const override { return !inner->holds(h); }
-};
-
-struct junction : condition {
-  combinator kind;
-  std::vector<condition_ptr> parts;
-  bool holds(const value* h) const override {
-    for (const auto& p : parts) {
-      bool ok = p->holds(h);
-      if (kind == combinator::all && !ok) return false;
-      if (kind == combinator::any && ok) return true;
-      if (kind == combinator::none && ok) return false;
-    }
-    return kind != combinator::any;
-  }
-};
-
-/// `$elemMatch`: some element of a list header satisfies `per_element`
-/// (operators) or, for object elements, `sub_rule`.
-struct element_match : condition {
-  condition_ptr per_element;
-  std::shared_ptr<const rule> sub_rule;
-  bool holds(const value* h) const override {
-    if (!h || !h->is_array()) return false;
-    for (const auto& e : *h) {
-      if (per_element ? per_element->holds(&e) : (e.is_object() && sub_rule->matches(e)))
-        return true;
-    }
-    return false;
-  }
-};
-
-/// Karton's top-level string condition (DESIGN §2.3).
-struct karton_text : condition {
-  std::string text;
-  bool present_only;
-  bool glob;
-  explicit karton_text(std::string t)
-      : text(std::move(t)), present_only(text == "*"), glob(is_glob(text)) {}
-  bool holds(const value* h) const override {
-    if (!h) return false;
-    if (present_only) return true;
-    if (h->is_string())
-      return glob ? glob_match(text, h->get_ref<const std::string&>())
-                  : h->get_ref<const std::string&>() == text;
-    if (glob || h->is_object() || h->is_binary()) return false;
-    if (h->is_array()) {
-      for (const auto& e : *h)
-        if (e.is_string() && e.get_ref<const std::string&>() == text) return true;
+private:
+  bool test(const value& v) const noexcept override {
+    if (!v.is_string()) return false;
+    const auto& text = v.get_ref<const std::string&>();
+    if (text.size() > max_regex_subject) return false;
+    try {
+      return std::regex_search(text, re_);
+    } catch (...) { // the standard allows error_complexity and error_stack: no match
       return false;
     }
-    return h->dump() == text; // 20 → "20", true → "true"
   }
+  std::regex re_;
 };
 
-// -- compiling ----------------------------------------------------------------
+/// `$all`: every wanted value equals the header or one of its elements.
+class contains_all final : public condition {
+public:
+  explicit contains_all(value wanted) : wanted_(std::move(wanted)) {}
+  bool holds(const value* h) const noexcept override {
+    return h && std::all_of(wanted_.begin(), wanted_.end(), [h](const value& w) {
+             return *h == w || any_element(*h, [&](const value& e) { return e == w; });
+           });
+  }
 
-error invalid(const std::string& where, const std::string& what) {
+private:
+  value wanted_; ///< a non-empty list
+};
+
+class has_size final : public condition {
+public:
+  explicit has_size(std::size_t size) : size_(size) {}
+  bool holds(const value* h) const noexcept override {
+    return h && h->is_array() && h->size() == size_;
+  }
+
+private:
+  std::size_t size_;
+};
+
+class exists final : public condition {
+public:
+  explicit exists(bool wanted) : wanted_(wanted) {}
+  bool holds(const value* h) const noexcept override { return (h != nullptr) == wanted_; }
+
+private:
+  bool wanted_;
+};
+
+class negation final : public condition {
+public:
+  explicit negation(condition_ptr inner) : inner_(std::move(inner)) {}
+  bool holds(const value* h) const noexcept override { return !inner_->holds(h); }
+
+private:
+  condition_ptr inner_;
+};
+
+class junction final : public condition {
+public:
+  junction(combinator kind, std::vector<condition_ptr> parts)
+      : kind_(kind), parts_(std::move(parts)) {}
+  bool holds(const value* h) const noexcept override {
+    return combine(kind_, parts_, [h](const condition_ptr& c) { return c->holds(h); });
+  }
+
+private:
+  combinator kind_;
+  std::vector<condition_ptr> parts_;
+};
+
+/// `$elemMatch` with operators: some element of a list header satisfies them.
+class element_satisfies final : public condition {
+public:
+  explicit element_satisfies(condition_ptr per_element) : per_element_(std::move(per_element)) {}
+  bool holds(const value* h) const noexcept override {
+    return h && any_element(*h, [this](const value& e) { return per_element_->holds(&e); });
+  }
+
+private:
+  condition_ptr per_element_;
+};
+
+/// `$elemMatch` with a sub-rule: some object element of a list header matches it.
+class element_matches final : public condition {
+public:
+  explicit element_matches(rule sub_rule) : sub_rule_(std::move(sub_rule)) {}
+  bool holds(const value* h) const noexcept override {
+    return h && any_element(*h, [this](const value& e) {
+             return e.is_object() && sub_rule_.evaluate(e) == verdict::match;
+           });
+  }
+
+private:
+  rule sub_rule_;
+};
+
+// -- compiling operators ------------------------------------------------------
+
+/// One operator of an operator object, as its compiler sees it.
+struct operator_args {
+  const std::string& op;
+  const value& operand;
+  const value& object; ///< the whole operator object: `$regex` reads `$options` from it
+  const std::string& where;
+
+  error fail(const std::string& what) const {
+    return invalid_filter(where, quote(op) + " " + what);
+  }
+  std::string inner(const std::string& suffix = {}) const { return where + ", " + op + suffix; }
+};
+
+/// Returns the operator's condition, or nullptr for `$options`, which only
+/// modifies `$regex`.
+using operator_compiler = expected<condition_ptr> (*)(const operator_args&);
+
+expected<condition_ptr> compile_operators(const value& object, const std::string& where);
+
+expected<condition_ptr> compile_eq(const operator_args& a) {
+  return make<equals>(a.operand);
+}
+
+expected<condition_ptr> compile_ne(const operator_args& a) {
+  return make<negation>(make<equals>(a.operand));
+}
+
+expected<condition_ptr> compile_order(const operator_args& a) {
+  if (!a.operand.is_number() && !a.operand.is_string()) return a.fail("needs a number or a string");
+  auto op = a.op == "$gt"    ? order::gt
+            : a.op == "$gte" ? order::gte
+            : a.op == "$lt"  ? order::lt
+                             : order::lte;
+  return make<compares>(op, a.operand);
+}
+
+expected<condition_ptr> compile_in(const operator_args& a) {
+  if (!a.operand.is_array()) return a.fail("needs a list");
+  auto in = make<one_of>(a.operand);
+  return a.op == "$in" ? std::move(in) : make<negation>(std::move(in));
+}
+
+expected<condition_ptr> compile_all(const operator_args& a) {
+  if (!a.operand.is_array()) return a.fail("needs a list");
+  if (a.operand.empty()) return a.fail("needs a non-empty list");
+  return make<contains_all>(a.operand);
+}
+
+expected<condition_ptr> compile_size(const operator_args& a) {
+  bool ok = a.operand.is_number_unsigned() ||
+            (a.operand.is_number_integer() && a.operand.get<std::int64_t>() >= 0);
+  if (!ok) return a.fail("needs a non-negative integer");
+  return make<has_size>(a.operand.get<std::size_t>());
+}
+
+expected<condition_ptr> compile_exists(const operator_args& a) {
+  if (!a.operand.is_boolean()) return a.fail("needs true or false");
+  return make<exists>(a.operand.get<bool>());
+}
+
+expected<condition_ptr> compile_regex_op(const operator_args& a) {
+  if (!a.operand.is_string()) return a.fail("needs a string");
+  auto options = a.object.find("$options");
+  std::string flags;
+  if (options != a.object.end()) {
+    if (!options->is_string()) return invalid_filter(a.where, "\"$options\" needs a string");
+    flags = options->get<std::string>();
+  }
+  auto re = compile_regex(a.operand.get<std::string>(), flags);
+  if (!re) return invalid_filter(a.where, re.error().message);
+  return make<regex_search>(std::move(*re));
+}
+
+expected<condition_ptr> compile_options(const operator_args& a) {
+  if (!a.object.contains("$regex")) return a.fail("needs \"$regex\" beside it");
+  return condition_ptr{};
+}
+
+expected<condition_ptr> compile_not(const operator_args& a) {
+  auto inner = compile_condition(a.operand, a.inner());
+  if (!inner) return inner.error();
+  return make<negation>(std::move(*inner));
+}
+
+expected<condition_ptr> compile_junction(const operator_args& a) {
+  if (!a.operand.is_array() || a.operand.empty())
+    return a.fail("needs a non-empty list of conditions");
+  std::vector<condition_ptr> parts;
+  for (std::size_t i = 0; i < a.operand.size(); ++i) {
+    auto part = compile_condition(a.operand[i], a.inner("[" + std::to_string(i) + "]"));
+    if (!part) return part.error();
+    parts.push_back(std::move(*part));
+  }
+  return make<junction>(*combinator_named(a.op), std::move(parts));
+}
+
+/// True if `v` is an object with a key for which `pred` holds.
+template <class Pred> bool any_key(const value& v, const Pred& pred) {
+  if (!v.is_object()) return false;
+  for (const auto& [key, _] : v.items())
+    if (pred(key)) return true;
+  return false;
+}
+
+/// An operator that applies to a value: all but `$and`, `$or`, `$nor`, which
+/// may also combine sub-rules.
+bool is_value_operator(std::string_view key) {
+  return is_operator(key) && !combinator_named(key);
+}
+
+expected<condition_ptr> compile_elem_match(const operator_args& a) {
+  if (!a.operand.is_object()) return a.fail("needs an object of operators or a sub-rule");
+  // As in MongoDB: operators for each element if there is a value operator,
+  // else a sub-rule for object elements.
+  if (any_key(a.operand, is_value_operator)) {
+    auto per_element = compile_operators(a.operand, a.inner());
+    if (!per_element) return per_element.error();
+    return make<element_satisfies>(std::move(*per_element));
+  }
+  auto sub_rule = rule::compile(a.operand, a.inner(), string_mode::literal);
+  if (!sub_rule) return sub_rule.error();
+  return make<element_matches>(std::move(*sub_rule));
+}
+
+struct operator_entry {
+  std::string_view name;
+  operator_compiler compile;
+};
+
+constexpr operator_entry operators[] = {
+    {"$eq", compile_eq},           {"$ne", compile_ne},         {"$gt", compile_order},
+    {"$gte", compile_order},       {"$lt", compile_order},      {"$lte", compile_order},
+    {"$in", compile_in},           {"$nin", compile_in},        {"$all", compile_all},
+    {"$size", compile_size},       {"$exists", compile_exists}, {"$regex", compile_regex_op},
+    {"$options", compile_options}, {"$not", compile_not},       {"$and", compile_junction},
+    {"$or", compile_junction},     {"$nor", compile_junction},  {"$elemMatch", compile_elem_match},
+};
+
+operator_compiler find_operator(std::string_view name) {
+  for (const auto& entry : operators)
+    if (entry.name == name) return entry.compile;
+  return nullptr;
+}
+
+/// An object whose keys are all operators; all of them must hold.
+expected<condition_ptr> compile_operators(const value& object, const std::string& where) {
+  std::vector<condition_ptr> parts;
+  for (const auto& [key, operand] : object.items()) {
+    if (!is_operator(key))
+      return invalid_filter(where, "operators mixed with the plain key " + quote(key) +
+                                       " (write {\"$eq\": {...}} to compare with an object)");
+    auto compile = find_operator(key);
+    if (!compile) return invalid_filter(where, "unknown operator " + quote(key));
+    auto part = compile(operator_args{key, operand, object, where});
+    if (!part) return part.error();
+    if (*part) parts.push_back(std::move(*part));
+  }
+  if (parts.size() == 1) return std::move(parts.front());
+  return make<junction>(combinator::all, std::move(parts));
+}
+
+} // namespace
+
+expected<condition_ptr> compile_condition(const value& operand, const std::string& where) {
+  if (any_key(operand, is_operator)) return compile_operators(operand, where);
+  return make<equals>(operand);
+}
+
+std::optional<combinator> combinator_named(std::string_view key) {
+  if (key == "$and") return combinator::all;
+  if (key == "$or") return combinator::any;
+  if (key == "$nor") return combinator::none;
+  return std::nullopt;
+}
+
+error invalid_filter(const std::string& where, const std::string& what) {
   return make_error(errc::invalid_input, where + ": " + what);
 }
 
-bool is_operator(const std::string& key) {
-  return !key.empty() && key[0] == '$';
-}
-
-/// Translates JavaScript-style flags into std::regex options; `s` (dotall)
-/// is emulated by rewriting `.` outside character classes.
-expected<std::regex> make_regex(std::string pattern, const std::string& flags,
-                                const std::string& where) {
-  auto opts = std::regex::ECMAScript;
-  for (char f : flags) {
-    if (f == 'i') {
-      opts |= std::regex::icase;
-    } else if (f == 'm') {
-      opts |= std::regex::multiline;
-    } else if (f == 's') {
-      std::string out;
-      bool in_class = false;
-      for (size_t i = 0; i < pattern.size(); ++i) {
-        char c = pattern[i];
-        if (c == '\\' && i + 1 < pattern.size()) {
-          out += c;
-          out += pattern[++i];
-          continue;
-        }
-        if (c == '[')
-          in_class = true;
-        else if (c == ']')
-          in_class = false;
-        out += (c == '.' && !in_class) ? std::string{"[\\s\\S]"} : std::string(1, c);
-      }
-      pattern = std::move(out);
-    } else {
-      return invalid(where, std::string{"unknown regex flag \""} + f + "\" (use i, m, s)");
-    }
-  }
-  try {
-    return std::regex{pattern, opts};
-  } catch (const std::regex_error& e) {
-    return invalid(where, "invalid regular expression \"" + pattern + "\": " + e.what());
-  }
-}
-
-/// `$regex` with a string "pattern" or "/pattern/flags", plus `$options`.
-expected<condition_ptr> compile_regex(const value& operand, const value* options,
-                                      const std::string& where) {
-  if (!operand.is_string()) return invalid(where, "\"$regex\" needs a string");
-  std::string pattern = operand.get<std::string>();
-  std::string flags;
-  auto last = pattern.rfind('/');
-  if (pattern.size() >= 2 && pattern[0] == '/' && last > 0) {
-    flags = pattern.substr(last + 1);
-    pattern = pattern.substr(1, last - 1);
-  }
-  if (options) {
-    if (!options->is_string()) return invalid(where, "\"$options\" needs a string");
-    flags += options->get<std::string>();
-  }
-  auto re = make_regex(pattern, flags, where);
-  if (!re) return re.error();
-  return condition_ptr{std::make_shared<regex_search>(std::move(*re))};
-}
-
-expected<condition_ptr> compile_list(combinator kind, const value& operand,
-                                     const std::string& where, const std::string& op) {
-  if (!operand.is_array() || operand.empty())
-    return invalid(where, "\"" + op + "\" needs a non-empty list of conditions");
-  auto j = std::make_shared<junction>();
-  j->kind = kind;
-  for (const auto& c : operand) {
-    auto part = compile_operand(c, where);
-    if (!part) return part.error();
-    j->parts.push_back(std::move(*part));
-  }
-  return condition_ptr{j};
-}
-
-expected<condition_ptr> compile_elem_match(const value& operand, const std::string& where) {
-  if (!operand.is_object()) return invalid(where, "\"$elemMatch\" needs an object");
-  auto m = std::make_shared<element_match>();
-  bool operators = !operand.empty() && is_operator(operand.begin().key());
-  if (operators) {
-    auto c = compile_operand(operand, where + " $elemMatch");
-    if (!c) return c.error();
-    m->per_element = std::move(*c);
-  } else {
-    auto r = compile_rule(operand, where + " $elemMatch", true);
-    if (!r) return r.error();
-    m->sub_rule = std::make_shared<rule>(std::move(*r));
-  }
-  return condition_ptr{m};
-}
-
-expected<condition_ptr> compile_operator(const std::string& op, const value& operand,
-                                         const value& siblings, const std::string& where) {
-  auto need_list = [&]() -> expected<void> {
-    if (!operand.is_array()) return invalid(where, "\"" + op + "\" needs a list");
-    return {};
-  };
-  if (op == "$eq") return condition_ptr{std::make_shared<equals>(operand)};
-  if (op == "$ne")
-    return condition_ptr{std::make_shared<negation>(std::make_shared<equals>(operand))};
-  if (op == "$gt" || op == "$gte" || op == "$lt" || op == "$lte") {
-    if (!operand.is_number() && !operand.is_string())
-      return invalid(where, "\"" + op + "\" needs a number or a string");
-    auto o = op == "$gt"    ? order::gt
-             : op == "$gte" ? order::gte
-             : op == "$lt"  ? order::lt
-                            : order::lte;
-    return condition_ptr{std::make_shared<compares>(o, operand)};
-  }
-  if (op == "$in" || op == "$nin") {
-    if (auto r = need_list(); !r) return r.error();
-    condition_ptr in = std::make_shared<one_of>(operand);
-    return op == "$in" ? in : condition_ptr{std::make_shared<negation>(in)};
-  }
-  if (op == "$all") {
-    if (auto r = need_list(); !r) return r.error();
-    if (operand.empty()) return invalid(where, "\"$all\" needs a non-empty list");
-    return condition_ptr{std::make_shared<contains_all>(operand)};
-  }
-  if (op == "$size") {
-    if (!operand.is_number_integer() || operand.get<std::int64_t>() < 0)
-      return invalid(where, "\"$size\" needs a non-negative integer");
-    return condition_ptr{std::make_shared<has_size>(operand.get<std::size_t>())};
-  }
-  if (op == "$exists") {
-    if (!operand.is_boolean()) return invalid(where, "\"$exists\" needs true or false");
-    return condition_ptr{std::make_shared<exists>(operand.get<bool>())};
-  }
-  if (op == "$regex") {
-    auto i = siblings.find("$options");
-    return compile_regex(operand, i == siblings.end() ? nullptr : &*i, where);
-  }
-  if (op == "$not") {
-    auto inner = compile_operand(operand, where);
-    if (!inner) return inner.error();
-    return condition_ptr{std::make_shared<negation>(std::move(*inner))};
-  }
-  if (op == "$and") return compile_list(combinator::all, operand, where, op);
-  if (op == "$or") return compile_list(combinator::any, operand, where, op);
-  if (op == "$nor") return compile_list(combinator::none, operand, where, op);
-  if (op == "$elemMatch") return compile_elem_match(operand, where);
-  return invalid(where, "unknown operator \"" + op + "\"");
-}
-
-/// An object of operators, all of which must hold.
-expected<condition_ptr> compile_operators(const value& object, const std::string& where) {
-  auto all = std::make_shared<junction>();
-  all->kind = combinator::all;
-  for (const auto& [key, operand] : object.items()) {
-    if (!is_operator(key))
-      return invalid(where, "\"" + key + "\" mixed with operators; use only $-operators here");
-    if (key == "$options") {
-      if (!object.contains("$regex")) return invalid(where, "\"$options\" without \"$regex\"");
-      continue;
-    }
-    auto c = compile_operator(key, operand, object, where);
-    if (!c) return c.error();
-    all->parts.push_back(std::move(*c));
-  }
-  if (all->parts.size() == 1) return all->parts.front();
-  return condition_ptr{all};
-}
-
-bool has_operator_key(const value& v) {
-  if (!v.is_object()) return false;
-  for (const auto& [key, _] : v.items())
-    if (is_operator(key)) return true;
-  return false;
-}
-
-} // namespace
-
-condition_ptr karton_string(std::string text) {
-  return std::make_shared<karton_text>(std::move(text));
-}
-
-expected<condition_ptr> compile_operand(const value& operand, const std::string& where) {
-  if (has_operator_key(operand)) return compile_operators(operand, where);
-  return condition_ptr{std::make_shared<equals>(operand)};
-}
-
-bool rule::positives_hold(const value& headers) const {
-  for (const auto& check : positives) {
-    auto i = headers.find(check.header);
-    if (!check.cond->holds(i == headers.end() ? nullptr : &*i)) return false;
-  }
-  for (const auto& g : groups) {
-    bool any = false, all = true;
-    for (const auto& r : g.rules) {
-      bool m = r.matches(headers);
-      any = any || m;
-      all = all && m;
-    }
-    bool ok = g.kind == combinator::all ? all : g.kind == combinator::any ? any : !any;
-    if (!ok) return false;
-  }
-  return true;
-}
-
-namespace {
-
-bool any_negative_pattern_holds(const rule& r, const value& headers) {
-  for (const auto& check : r.negatives) {
-    auto i = headers.find(check.header);
-    if (check.cond->holds(i == headers.end() ? nullptr : &*i)) return true;
-  }
-  return false;
-}
-
-} // namespace
-
-bool rule::matches(const value& headers) const {
-  return positives_hold(headers) && !any_negative_pattern_holds(*this, headers);
-}
-
-bool rule::vetoes(const value& headers) const {
-  return !negatives.empty() && positives_hold(headers) &&
-         any_negative_pattern_holds(*this, headers);
-}
-
-expected<rule> compile_rule(const value& object, const std::string& where, bool literal) {
-  if (!object.is_object()) return invalid(where, "a rule must be an object of header conditions");
-  rule r;
-  for (const auto& [header, cond] : object.items()) {
-    auto here = where + ", header \"" + header + "\"";
-    if (header == "$and" || header == "$or" || header == "$nor") {
-      if (!cond.is_array() || cond.empty())
-        return invalid(where, "\"" + header + "\" needs a non-empty list of rules");
-      rule::group g{header == "$and"  ? combinator::all
-                    : header == "$or" ? combinator::any
-                                      : combinator::none,
-                    {}};
-      for (std::size_t i = 0; i < cond.size(); ++i) {
-        auto sub =
-            compile_rule(cond[i], where + " " + header + "[" + std::to_string(i) + "]", literal);
-        if (!sub) return sub.error();
-        g.rules.push_back(std::move(*sub));
-      }
-      r.groups.push_back(std::move(g));
-      continue;
-    }
-    if (is_operator(header))
-      return invalid(where, "unknown operator \"" + header +
-                                "\" (a rule's top level allows "
-                                "header names and $and, $or, $nor)");
-    if (cond.is_string() && !literal) {
-      const auto& text = cond.get_ref<const std::string&>();
-      if (!text.empty() && text[0] == '!')
-        r.negatives.push_back({header, karton_string(text.substr(1))});
-      else
-        r.positives.push_back({header, karton_string(text)});
-      continue;
-    }
-    auto c = compile_operand(cond, here);
-    if (!c) return c.error();
-    r.positives.push_back({header, std::move(*c)});
-  }
-  return r;
+std::string quote(std::string_view text) {
+  return value(text).dump(-1, ' ', false, value::error_handler_t::replace);
 }
 
 } // namespace sy::filter

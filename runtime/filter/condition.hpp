@@ -3,58 +3,67 @@
 #include "runtime/core/expected.hpp"
 #include "runtime/core/value.hpp"
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
-/// Internal to runtime/filter: the compiled form of rules and conditions.
+/// Internal to runtime/filter: compiled conditions on one header.
 namespace sy::filter {
 
-/// A compiled condition on one header. `h` is the header's value, or
-/// nullptr when the task has no such header.
-struct condition {
+/// A compiled test on one header's value. `h` is the value, or nullptr when
+/// the task has no such header. Immutable; evaluating it parses nothing,
+/// allocates nothing in the common cases and never throws.
+class condition {
+public:
   virtual ~condition() = default;
-  virtual bool holds(const value* h) const = 0;
+  virtual bool holds(const value* h) const noexcept = 0;
 };
 
-using condition_ptr = std::shared_ptr<const condition>;
+using condition_ptr = std::unique_ptr<const condition>;
 
-struct field_check {
-  std::string header;
-  condition_ptr cond;
-};
+/// Compiles a condition in operator context (DESIGN §2.5, §2.6): an object
+/// of `$`-operators, all of which must hold, or any other value, compared by
+/// JSON equality (strings literally: no globs, no `!`). `where` names the
+/// place for error messages, e.g. `filter rule 1, header "version"`.
+expected<condition_ptr> compile_condition(const value& operand, const std::string& where);
 
+// -- shared by the compilers of runtime/filter --------------------------------
+
+/// How `$and`, `$or` and `$nor` combine their parts.
 enum class combinator { all, any, none };
 
-/// A rule: field checks that must all hold, negative checks (Karton's
-/// "!pattern": their patterns must not hold; one that does vetoes the task),
-/// and top-level `$and/$or/$nor` groups of sub-rules.
-struct rule {
-  std::vector<field_check> positives;
-  std::vector<field_check> negatives;
-  struct group {
-    combinator kind;
-    std::vector<rule> rules;
-  };
-  std::vector<group> groups;
+/// The combinator named by `key` (`$and`, `$or`, `$nor`), if any.
+std::optional<combinator> combinator_named(std::string_view key);
 
-  bool positives_hold(const value& headers) const;
-  /// Positives hold and no negative pattern does.
-  bool matches(const value& headers) const;
-  /// Has negatives, positives hold, and a negative pattern holds.
-  bool vetoes(const value& headers) const;
-};
+/// Applies `kind` to `pred` over `parts`.
+template <class Range, class Pred>
+bool combine(combinator kind, const Range& parts, const Pred& pred) noexcept {
+  switch (kind) {
+  case combinator::all:
+    return std::all_of(parts.begin(), parts.end(), pred);
+  case combinator::any:
+    return std::any_of(parts.begin(), parts.end(), pred);
+  case combinator::none:
+    return std::none_of(parts.begin(), parts.end(), pred);
+  }
+  return false;
+}
 
-/// Compiles one rule object. `literal`: strings are plain values (inside
-/// operators, e.g. `$elemMatch`), not Karton globs and negations. `where`
-/// prefixes error messages ("filter rules[0]").
-expected<rule> compile_rule(const value& object, const std::string& where, bool literal);
+/// True if `pred` holds for an element of `v`; false if `v` is not a list.
+template <class Pred> bool any_element(const value& v, const Pred& pred) noexcept {
+  return v.is_array() && std::any_of(v.begin(), v.end(), pred);
+}
 
-/// Compiles a condition in operator context: an operator object, or any
-/// other value compared for equality.
-expected<condition_ptr> compile_operand(const value& operand, const std::string& where);
+inline bool is_operator(std::string_view key) {
+  return !key.empty() && key.front() == '$';
+}
 
-/// Compiles a top-level Karton string condition (no leading `!`).
-condition_ptr karton_string(std::string text);
+/// An `errc::invalid_input` error reading "<where>: <what>".
+error invalid_filter(const std::string& where, const std::string& what);
+
+/// `text` as a JSON string literal for messages: `"a\"b"`.
+std::string quote(std::string_view text);
 
 } // namespace sy::filter

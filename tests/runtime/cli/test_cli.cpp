@@ -50,11 +50,11 @@ CAF_TEST(match answers with exit codes 0 and 1) {
 CAF_TEST(match rejects bad filters and json with exit code 2) {
   std::string out;
   CAF_CHECK_EQUAL(run(R"(match --filters '[{"v": {"$gtx": 3}}]' --headers '{}')", out), 2);
-  CAF_CHECK(contains(out, R"(filter rules[0], header "v": unknown operator "$gtx")"));
+  CAF_CHECK(contains(out, R"(filter rule 0, header "v": unknown operator "$gtx")"));
   CAF_CHECK_EQUAL(run(R"(match --filters '[{"v": {"$in": 3}}]' --headers '{}')", out), 2);
   CAF_CHECK(contains(out, "\"$in\" needs a list"));
   CAF_CHECK_EQUAL(run(R"(match --filters '[{' --headers '{}')", out), 2);
-  CAF_CHECK(contains(out, "invalid JSON"));
+  CAF_CHECK(contains(out, "not valid JSON"));
   CAF_CHECK_EQUAL(run(R"(match --filters '[{}]' --headers '[1]')", out), 2);
   CAF_CHECK(contains(out, "--headers"));
 }
