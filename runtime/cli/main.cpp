@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   add_config_command(app, result);
   add_node_command(app, result);
   add_send_command(app, result);
+  add_ops_commands(app, result);
+  add_bench_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,536 @@
+// `switchyard bench`: the four Karton-comparable scenarios, end to end, on a
+// fresh embedded nats-server (file storage) and one `switchyard node` child
+// with the housekeeper on (full state tracking). docs/BENCHMARKS.md explains
+// the figures and records measured runs.
+//
+// What is measured, per root task:
+//   send time    just before `producer::send_async` is called;
+//   arrival time when this process has received, from SY_EVENTS, analysis
+//                events of the root that together list every expected routed
+//                task Finished (1 route, 3 fanout, 2 chain); normally that is
+//                the root's one analysis event.
+// latency = arrival - send: full analysis completion latency, including the
+// Declared record, routing, the worker(s), the terminal records and the
+// housekeeper's announcement.
+// throughput = completed roots / (last arrival - first send).
+// lost: not every expected task listed Finished within --timeout after the
+// last send. duplicates: more Finished tasks than expected, a task listed by
+// two events, or an event after completion. premature: the analysis was
+// announced by an event listing fewer Finished tasks than expected (it was
+// split into several announcements, or the rest never came).
+
+#include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/embedded_server.hpp"
+#include "runtime/broker/pull_consumer.hpp"
+#include "runtime/cli/command.hpp"
+#include "runtime/pipeline/layout.hpp"
+#include "runtime/pipeline/producer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace sy::cli {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct bench_options {
+  std::string scenario;
+  /// Root tasks to send; -1: 10000 (200 for latency).
+  int tasks = -1;
+  /// Most sends waiting for their confirmation (throughput scenarios).
+  int in_flight = 2000;
+  /// Workers per consumer identity in the node.
+  int concurrency = 4;
+  /// Router actors in the node.
+  int routers = 1;
+  /// After the last send, how long to wait for the remaining events.
+  int timeout_seconds = 60;
+  bool json = false;
+};
+
+/// A scenario: the node's consumers, the root headers, and how many routed
+/// tasks of each analysis must finish.
+struct scenario {
+  std::string consumers_toml;
+  int expected_finished = 1;
+  bool one_at_a_time = false;
+};
+
+std::string consumer_toml(const std::string& identity, const std::string& plugin,
+                          const std::string& filters, int concurrency,
+                          const std::string& config = "{}") {
+  return "[[consumer]]\nidentity = \"" + identity + "\"\nplugin = \"" + plugin +
+         "\"\nfilters = " + filters + "\nconcurrency = " + std::to_string(concurrency) +
+         "\nconfig = " + config + "\n";
+}
+
+std::optional<scenario> make_scenario(const std::string& name, int concurrency) {
+  const std::string roots = "[ { stage = \"a\" } ]";
+  scenario s;
+  if (name == "route" || name == "latency") {
+    s.consumers_toml = consumer_toml("bench-noop", "sy.consumers.noop", roots, concurrency);
+    s.one_at_a_time = name == "latency";
+  } else if (name == "fanout") {
+    for (const char* id : {"bench-fan-1", "bench-fan-2", "bench-fan-3"})
+      s.consumers_toml += consumer_toml(id, "sy.consumers.noop", roots, concurrency);
+    s.expected_finished = 3;
+  } else if (name == "chain") {
+    s.consumers_toml =
+        consumer_toml("bench-a", "sy.consumers.synthetic", roots, concurrency,
+                      "{ emit = [ { stage = \"b\" } ] }") +
+        consumer_toml("bench-b", "sy.consumers.noop", "[ { stage = \"b\" } ]", concurrency);
+    s.expected_finished = 2;
+  } else {
+    return std::nullopt;
+  }
+  return s;
+}
+
+/// Per root: when it was sent and what its analysis events said.
+struct root_record {
+  clock_type::time_point sent;
+  /// When the events received so far first listed every expected routed
+  /// task Finished (normally the arrival of the one complete event).
+  clock_type::time_point arrived;
+  int events = 0;
+  /// Routed tasks listed Finished, over all events of the root.
+  std::set<std::string> finished;
+  bool complete = false;
+  /// An event was short of the expected Finished tasks when it came.
+  bool premature = false;
+  /// A task was listed Finished by two events, or the root was announced
+  /// again once complete.
+  bool repeated = false;
+  /// The events as received, kept to report anomalies (at most 3 per root).
+  std::vector<std::string> texts;
+};
+
+/// Everything the sender and the event feed share.
+struct bench_state {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::string, root_record> roots;
+  /// Routed tasks each analysis must show Finished.
+  int expected_finished = 1;
+  std::size_t announced = 0; // roots with at least one complete event
+  int in_flight = 0;
+  std::size_t send_errors = 0;
+  std::string first_send_error;
+};
+
+/// CPU seconds (user + system) a process used so far; -1 if unreadable.
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields{text.substr(close + 2)};
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  // Fields after the command: state(3) ... utime(14) stime(15).
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) stime = std::stoull(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double self_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string cpu_model() {
+  std::ifstream in{"/proc/cpuinfo"};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    auto colon = line.find(':');
+    if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+  }
+  return "unknown";
+}
+
+/// A `switchyard node --config FILE` child; its output goes to `log_path`.
+/// The destructor kills it if `stop` was not called.
+class node_child {
+public:
+  node_child(std::string config_path, std::string log_path)
+      : config_path_(std::move(config_path)), log_path_(std::move(log_path)) {}
+  ~node_child() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  node_child(const node_child&) = delete;
+  node_child& operator=(const node_child&) = delete;
+
+  expected<void> start() {
+    char exe[4096];
+    auto n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) return make_error(errc::unavailable, "cannot read /proc/self/exe");
+    exe[n] = '\0';
+    pid_ = fork();
+    if (pid_ < 0) return make_error(errc::unavailable, "fork failed");
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM); // no node left behind if the bench dies
+      std::freopen(log_path_.c_str(), "a", stdout);
+      std::freopen(log_path_.c_str(), "a", stderr);
+      execl(exe, exe, "node", "--config", config_path_.c_str(), static_cast<char*>(nullptr));
+      std::perror("exec switchyard");
+      _exit(127);
+    }
+    return {};
+  }
+
+  std::string log_text() const {
+    std::ifstream in{log_path_};
+    return std::string{std::istreambuf_iterator<char>{in}, {}};
+  }
+
+  /// Waits until the log shows "running"; fails if the node exits first.
+  expected<void> wait_running(std::chrono::seconds limit) {
+    auto deadline = clock_type::now() + limit;
+    while (clock_type::now() < deadline) {
+      if (log_text().find("running") != std::string::npos) return {};
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return make_error(errc::unavailable, "the node exited before running:\n" + log_text());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    return make_error(errc::unavailable, "the node was not running after " +
+                                             std::to_string(limit.count()) + " s:\n" + log_text());
+  }
+
+  /// SIGTERM, then SIGKILL after `grace`. Returns the exit status, -1 if killed.
+  int stop(std::chrono::seconds grace) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    auto deadline = clock_type::now() + grace;
+    while (clock_type::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    return -1;
+  }
+
+  pid_t pid() const { return pid_; }
+
+private:
+  std::string config_path_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+/// Removes the temp directory on every way out.
+struct temp_dir {
+  std::string path;
+  ~temp_dir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+};
+
+double percentile_ms(const std::vector<double>& sorted_ms, double p) {
+  if (sorted_ms.empty()) return 0;
+  // Nearest rank: the smallest value with at least p of the samples at or below it.
+  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted_ms.size())));
+  return sorted_ms[std::clamp<std::size_t>(rank, 1, sorted_ms.size()) - 1];
+}
+
+double ms_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+int run_bench(const bench_options& opts) {
+  auto sc = make_scenario(opts.scenario, opts.concurrency);
+  if (!sc)
+    return usage_error("--scenario: unknown scenario \"" + opts.scenario +
+                       "\" (known: route, fanout, chain, latency)");
+  int tasks = opts.tasks >= 0 ? opts.tasks : (sc->one_at_a_time ? 200 : 10000);
+  if (tasks <= 0) return usage_error("--tasks must be positive");
+  auto fail = [](const std::string& what) {
+    std::cerr << "switchyard: bench: " << what << '\n';
+    return exit_negative;
+  };
+
+  temp_dir dir;
+  dir.path = (std::filesystem::temp_directory_path() / "sy-bench-XXXXXX").string();
+  if (!mkdtemp(dir.path.data())) return fail("cannot create a temp directory under /tmp");
+
+  broker::embedded_server_options sopts;
+  sopts.data_dir = dir.path + "/nats";
+  sopts.port = 0;
+  auto server = broker::embedded_server::start(sopts);
+  if (!server) return fail("nats-server: " + server.error().message);
+
+  auto config_path = dir.path + "/node.toml";
+  {
+    std::ofstream out{config_path};
+    out << "[node]\nname = \"bench\"\ndata_dir = \"" << dir.path << "/node\"\n"
+        << "shutdown_grace = \"10s\"\n"
+        << "[broker]\nurls = [\"" << server->url() << "\"]\nstorage = \"file\"\n"
+        << "[log]\nlevel = \"warn\"\nlevels = { node = \"info\" }\n"
+        << "[router]\ninstances = " << opts.routers << "\n"
+        << "[housekeeper]\nenabled = true\n\n"
+        << sc->consumers_toml;
+  }
+  node_child node{config_path, dir.path + "/node.log"};
+  if (auto r = node.start(); !r) return fail(r.error().message);
+  if (auto r = node.wait_running(std::chrono::seconds{30}); !r) return fail(r.error().message);
+
+  broker::connection_options copts;
+  copts.urls = {server->url()};
+  copts.name = "switchyard bench";
+  auto conn = broker::connection::connect(copts);
+  if (!conn) return fail(conn.error().message);
+
+  auto state = std::make_shared<bench_state>();
+  state->expected_finished = sc->expected_finished;
+  broker::consumer_spec spec;
+  spec.stream = pipeline::events_stream;
+  spec.durable = "bench-events";
+  spec.filter_subject = "sy.events.analysis.>";
+  spec.max_ack_pending = -1;
+  if (auto r = broker::ensure_consumer(**conn, spec); !r) return fail(r.error().message);
+  broker::pull_options popts;
+  popts.stream = spec.stream;
+  popts.consumer = spec.durable;
+  popts.window = 1 << 20; // far more than any run's events: never short of credit
+  popts.batch = 256;
+  popts.on_message = [state](broker::message m) {
+    auto now = clock_type::now();
+    (void)m.ack();
+    auto v = value::parse(m.data(), nullptr, false);
+    if (!v.is_object()) return;
+    std::vector<std::string> finished;
+    for (const auto& t : v.value("tasks", value::array()))
+      if (t.value("status", "") == "Finished") finished.push_back(t.value("uid", ""));
+    std::lock_guard<std::mutex> guard{state->mutex};
+    auto& rec = state->roots[v.value("root_uid", "")];
+    if (rec.texts.size() < 3) rec.texts.emplace_back(m.data());
+    ++rec.events;
+    if (rec.complete) rec.repeated = true;
+    for (auto& uid : finished)
+      if (!rec.finished.insert(std::move(uid)).second) rec.repeated = true;
+    if (!rec.complete && static_cast<int>(finished.size()) < state->expected_finished)
+      rec.premature = true;
+    if (!rec.complete && static_cast<int>(rec.finished.size()) >= state->expected_finished) {
+      rec.complete = true;
+      rec.arrived = now;
+      ++state->announced;
+    }
+    state->changed.notify_all();
+  };
+  auto feed = broker::pull_consumer::start(*conn, std::move(popts));
+  if (!feed) return fail(feed.error().message);
+  auto producer = pipeline::producer::open(*conn);
+  if (!producer) return fail(producer.error().message);
+
+  auto cpu_node0 = process_cpu_seconds(node.pid());
+  auto cpu_server0 = process_cpu_seconds(server->pid());
+  auto cpu_self0 = self_cpu_seconds();
+
+  std::vector<std::string> order;
+  order.reserve(static_cast<std::size_t>(tasks));
+  clock_type::time_point first_send;
+  clock_type::time_point last_send;
+  auto send_one = [&] {
+    auto t = make_task(value{{"stage", "a"}});
+    auto root = t.root_uid;
+    order.push_back(root);
+    {
+      std::lock_guard<std::mutex> guard{state->mutex};
+      ++state->in_flight;
+      state->roots[root].sent = clock_type::now();
+    }
+    producer->send_async(std::move(t), [state](expected<std::string> r) {
+      std::lock_guard<std::mutex> guard{state->mutex};
+      --state->in_flight;
+      if (!r && state->send_errors++ == 0) state->first_send_error = r.error().message;
+      state->changed.notify_all();
+    });
+  };
+
+  first_send = clock_type::now();
+  if (sc->one_at_a_time) {
+    // Idle round trips: the next task is sent once the previous analysis was
+    // announced (or given up on after 10 s).
+    for (int i = 0; i < tasks; ++i) {
+      send_one();
+      std::unique_lock<std::mutex> lock{state->mutex};
+      const auto& root = order.back();
+      state->changed.wait_for(lock, std::chrono::seconds{10},
+                              [&] { return state->roots[root].complete; });
+    }
+    last_send = clock_type::now();
+  } else {
+    for (int i = 0; i < tasks; ++i) {
+      {
+        std::unique_lock<std::mutex> lock{state->mutex};
+        state->changed.wait(lock, [&] { return state->in_flight < opts.in_flight; });
+      }
+      send_one();
+    }
+    last_send = clock_type::now();
+  }
+  {
+    std::unique_lock<std::mutex> lock{state->mutex};
+    state->changed.wait_until(lock, last_send + std::chrono::seconds{opts.timeout_seconds}, [&] {
+      return state->in_flight == 0 && state->announced >= order.size();
+    });
+  }
+  auto cpu_node = process_cpu_seconds(node.pid()) - cpu_node0;
+  auto cpu_server = process_cpu_seconds(server->pid()) - cpu_server0;
+  auto cpu_self = self_cpu_seconds() - cpu_self0;
+
+  // Results, taken under the lock: late events may still arrive.
+  std::vector<double> latencies;
+  std::size_t lost = 0;
+  std::size_t duplicates = 0;
+  std::size_t premature = 0;
+  std::size_t send_errors = 0;
+  std::string first_send_error;
+  std::vector<std::string> anomalies; // the first few lost or duplicated roots, for stderr
+  clock_type::time_point last_event = first_send;
+  {
+    std::lock_guard<std::mutex> guard{state->mutex};
+    send_errors = state->send_errors;
+    first_send_error = state->first_send_error;
+    for (const auto& root : order) {
+      const auto& rec = state->roots[root];
+      bool is_lost = !rec.complete;
+      bool is_dup = rec.repeated || static_cast<int>(rec.finished.size()) > sc->expected_finished;
+      if ((is_lost || is_dup || rec.premature) && anomalies.size() < 5) {
+        std::string text = "root " + root + ": " + std::to_string(rec.events) + " event(s)";
+        for (const auto& t : rec.texts)
+          text += "\n  " + t;
+        anomalies.push_back(std::move(text));
+      }
+      if (is_dup) ++duplicates;
+      if (rec.premature) ++premature;
+      if (is_lost) {
+        ++lost;
+        continue;
+      }
+      latencies.push_back(ms_between(rec.sent, rec.arrived));
+      last_event = std::max(last_event, rec.arrived);
+    }
+  }
+  std::sort(latencies.begin(), latencies.end());
+  double seconds = ms_between(first_send, last_event) / 1000.0;
+  double per_s = seconds > 0 ? static_cast<double>(latencies.size()) / seconds : 0;
+  double p50 = percentile_ms(latencies, 0.50);
+  double p99 = percentile_ms(latencies, 0.99);
+
+  (void)(*feed)->stop(std::chrono::seconds{5});
+  feed->reset();
+  int node_exit = node.stop(std::chrono::seconds{30});
+  // The node logs at warn (plus its "running" line): short, and the first
+  // place to look when something went wrong.
+  bool anomalous = node_exit != 0 || lost > 0 || duplicates > 0 || premature > 0;
+  auto node_log = anomalous ? node.log_text() : std::string{};
+  server->stop();
+
+  auto nproc = sysconf(_SC_NPROCESSORS_ONLN);
+  auto model = cpu_model();
+  if (opts.json) {
+    value out{
+        {"scenario", opts.scenario},
+        {"tasks", tasks},
+        {"seconds", seconds},
+        {"tasks_per_s", per_s},
+        {"p50_ms", p50},
+        {"p99_ms", p99},
+        {"lost", lost},
+        {"duplicates", duplicates},
+        {"premature", premature},
+        {"send_errors", send_errors},
+        {"cpu_seconds", {{"node", cpu_node}, {"nats_server", cpu_server}, {"bench", cpu_self}}},
+        {"machine", {{"nproc", nproc}, {"cpu_model", model}}}};
+    std::cout << out.dump() << '\n';
+  } else {
+    auto line = [](const char* key) -> std::ostream& {
+      return std::cout << std::left << std::setw(12) << key;
+    };
+    std::cout << std::fixed;
+    line("scenario") << opts.scenario << " (" << sc->expected_finished
+                     << " routed task(s) per analysis)\n";
+    line("tasks") << tasks << '\n';
+    line("seconds") << std::setprecision(3) << seconds << " (first send to last event)\n";
+    line("tasks/s") << std::setprecision(0) << per_s << " (end to end)\n";
+    line("latency") << "p50 " << std::setprecision(2) << p50 << " ms, p99 " << p99
+                    << " ms (send to analysis event)\n";
+    line("lost") << lost << '\n';
+    line("duplicates") << duplicates << '\n';
+    line("premature") << premature << " (announced before every task finished)\n";
+    line("cpu") << std::setprecision(1) << "node " << cpu_node << " s, nats-server " << cpu_server
+                << " s, bench " << cpu_self << " s\n";
+    line("machine") << nproc << " x " << model << '\n';
+  }
+  for (const auto& a : anomalies)
+    std::cerr << "switchyard: bench: " << a << '\n';
+  if (send_errors > 0)
+    std::cerr << "switchyard: bench: " << send_errors
+              << " send(s) failed, first: " << first_send_error << '\n';
+  if (node_exit != 0)
+    std::cerr << "switchyard: bench: the node did not stop cleanly (exit " << node_exit << ")\n";
+  if (anomalous) std::cerr << "switchyard: bench: the node's log:\n" << node_log;
+  return lost == 0 ? exit_ok : exit_negative;
+}
+
+} // namespace
+
+void add_bench_command(CLI::App& app, int& result) {
+  auto opts = std::make_shared<bench_options>();
+  auto cmd = app.add_subcommand(
+      "bench", "Run a benchmark scenario end to end on a fresh embedded nats-server and one node");
+  cmd->add_option("--scenario", opts->scenario, "route, fanout, chain or latency")->required();
+  cmd->add_option("--tasks", opts->tasks, "Root tasks to send (default 10000; latency: 200)");
+  cmd->add_option("--in-flight", opts->in_flight, "Most unconfirmed sends at once")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--concurrency", opts->concurrency, "Workers per consumer identity")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--routers", opts->routers, "Router actors in the node")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--timeout", opts->timeout_seconds,
+                  "Seconds to wait for the events after the last send; later roots count as lost")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", opts->json, "Print one JSON object");
+  cmd->callback([opts, &result] { result = run_bench(*opts); });
+}
+
+} // namespace sy::cli

@@ -1,0 +1,98 @@
+#include "runtime/cli/client.hpp"
+#include "runtime/cli/command.hpp"
+#include "runtime/cli/ops_common.hpp"
+#include "runtime/pipeline/layout.hpp"
+#include "runtime/task/codec.hpp"
+
+#include <iostream>
+
+namespace sy::cli {
+
+void ops_flags::add_to(CLI::App* cmd) {
+  config.add_to(cmd);
+  cmd->add_flag("--json", json, "Print JSON");
+}
+
+expected<ops_session> open_session(const ops_flags& flags, const std::string& command) {
+  auto loaded = flags.config.load();
+  if (!loaded) return loaded.error();
+  auto conn = connect_client(loaded->config, command);
+  if (!conn) return conn.error();
+  ops_session session{*conn, nullptr, nullptr, nullptr};
+  for (auto [name, slot] : {std::pair{pipeline::tasks_bucket, &session.tasks},
+                            {pipeline::binds_bucket, &session.binds},
+                            {pipeline::nodes_bucket, &session.nodes}}) {
+    auto bucket = broker::kv_bucket::open(*conn, name);
+    if (!bucket)
+      return make_error(bucket.error().code, std::string{"bucket "} + name + ": " +
+                                                 bucket.error().message +
+                                                 " (has a node ever run against this broker?)");
+    *slot = std::make_shared<broker::kv_bucket>(std::move(*bucket));
+  }
+  return session;
+}
+
+expected<std::vector<task_record>> read_records(broker::kv_bucket& tasks,
+                                                const std::string& pattern) {
+  auto entries = tasks.entries(pattern);
+  if (!entries) return entries.error();
+  std::vector<task_record> out;
+  for (auto& e : *entries) {
+    auto t = decode_task(e.value);
+    if (t) out.push_back({e.key, e.revision, std::move(*t)});
+  }
+  return out;
+}
+
+expected<task_record> find_record(broker::kv_bucket& tasks, const std::string& uid) {
+  if (!pipeline::is_key_token(uid))
+    return make_error(errc::invalid_input, "\"" + uid + "\" is not a task uid");
+  auto records = read_records(tasks, "*." + uid);
+  if (!records) return records.error();
+  if (records->empty())
+    return make_error(errc::not_found,
+                      "no record of task " + uid +
+                          " (records of completed analyses are removed by the housekeeper)");
+  return std::move(records->front());
+}
+
+bool live_node::serves(const std::string& identity) const {
+  return concurrency(identity) > 0;
+}
+
+int live_node::concurrency(const std::string& identity) const {
+  int sum = 0;
+  for (const auto& c : record.value("consumers", value::array()))
+    if (c.value("identity", "") == identity) sum += c.value("concurrency", 0);
+  return sum;
+}
+
+expected<std::vector<live_node>> read_live_nodes(broker::kv_bucket& nodes) {
+  auto entries = nodes.entries("node.>");
+  if (!entries) return entries.error();
+  std::vector<live_node> out;
+  auto now = unix_now();
+  for (const auto& e : *entries) {
+    auto record = value::parse(e.value, nullptr, false);
+    if (!record.is_object()) continue;
+    auto name = record.value("node", e.key.substr(5));
+    out.push_back({name, now - record.value("updated_at", now), std::move(record)});
+  }
+  return out;
+}
+
+int negative(const std::string& message) {
+  std::cerr << "switchyard: " << message << '\n';
+  return exit_negative;
+}
+
+int failed(const error& e) {
+  return usage_error(e.message);
+}
+
+void add_ops_commands(CLI::App& app, int& result) {
+  add_ops_identity_commands(app, result);
+  add_ops_task_commands(app, result);
+}
+
+} // namespace sy::cli

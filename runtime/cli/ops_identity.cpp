@@ -1,0 +1,268 @@
+// `switchyard list` and `switchyard delete`: consumer identities, their
+// queues and the nodes that serve them.
+
+#include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/pull_consumer.hpp"
+#include "runtime/cli/command.hpp"
+#include "runtime/cli/ops_common.hpp"
+#include "runtime/pipeline/layout.hpp"
+
+#include <atomic>
+#include <iostream>
+#include <map>
+#include <thread>
+
+namespace sy::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// --- list ----------------------------------------------------------------
+
+/// What `list` shows of one identity.
+struct identity_row {
+  value bind;
+  std::optional<broker::consumer_state> queue; // none: no durable consumer
+  int crashed = 0;
+  int replicas = 0;
+  value nodes = value::array();
+  value metrics = value::object();
+};
+
+/// Adds every numeric counter of `from` into `into`.
+void add_counters(value& into, const value& from) {
+  for (const auto& [key, v] : from.items())
+    if (v.is_number_integer()) into[key] = into.value(key, std::int64_t{0}) + v.get<std::int64_t>();
+}
+
+void add_node(identity_row& row, const std::string& identity, const live_node& node) {
+  if (!node.serves(identity)) return;
+  row.replicas += node.concurrency(identity);
+  row.nodes.push_back({{"name", node.name}, {"age_s", node.age}});
+  auto m = node.record.value("metrics", value::object())
+               .value("identities", value::object())
+               .value(identity, value::object());
+  add_counters(row.metrics, m);
+}
+
+/// Crashed records per receiver. Reads the whole of `sy_tasks`: fine while
+/// it holds live work and recent crashes; a per-identity index would be
+/// needed for very large buckets.
+expected<std::map<std::string, int>> crashed_by_receiver(broker::kv_bucket& tasks) {
+  auto records = read_records(tasks, ">");
+  if (!records) return records.error();
+  std::map<std::string, int> out;
+  for (const auto& r : *records)
+    if (r.t.status == task_status::crashed) out[r.t.receiver]++;
+  return out;
+}
+
+expected<std::map<std::string, identity_row>> collect_rows(ops_session& session) {
+  auto binds = session.binds->entries(">");
+  if (!binds) return binds.error();
+  auto nodes = read_live_nodes(*session.nodes);
+  if (!nodes) return nodes.error();
+  auto crashed = crashed_by_receiver(*session.tasks);
+  if (!crashed) return crashed.error();
+  std::map<std::string, identity_row> rows;
+  for (const auto& e : *binds) {
+    auto bind = value::parse(e.value, nullptr, false);
+    if (!bind.is_object()) continue;
+    auto identity = bind.value("identity", e.key);
+    auto& row = rows[identity];
+    row.bind = std::move(bind);
+    auto queue = broker::consumer_info(*session.conn, pipeline::queues_stream,
+                                       pipeline::queue_durable(identity));
+    if (queue) row.queue = *queue;
+    row.crashed = (*crashed)[identity];
+    for (const auto& node : *nodes)
+      add_node(row, identity, node);
+  }
+  return rows;
+}
+
+value row_json(const std::string& identity, const identity_row& row) {
+  value pending = nullptr, in_flight = nullptr;
+  if (row.queue) {
+    pending = row.queue->num_pending;
+    in_flight = row.queue->num_ack_pending;
+  }
+  return {{"identity", identity},
+          {"filters", row.bind.value("filters", value::array())},
+          {"persistent", row.bind.value("persistent", true)},
+          {"service_version", row.bind.value("service_version", "")},
+          {"pending", pending},
+          {"in_flight", in_flight},
+          {"crashed", row.crashed},
+          {"replicas", row.replicas},
+          {"nodes", row.nodes},
+          {"metrics", row.metrics}};
+}
+
+std::vector<std::string> row_cells(const value& j) {
+  auto number = [](const value& v) { return v.is_null() ? std::string{"-"} : v.dump(); };
+  std::string nodes;
+  for (const auto& n : j["nodes"])
+    nodes += (nodes.empty() ? "" : ",") + n.value("name", "") + "(" +
+             std::to_string(static_cast<long>(n.value("age_s", 0.0))) + "s)";
+  auto version = j["service_version"].get<std::string>();
+  return {j["identity"].get<std::string>(),
+          version.empty() ? "-" : version,
+          j["persistent"].get<bool>() ? "yes" : "no",
+          number(j["pending"]),
+          number(j["in_flight"]),
+          std::to_string(j["crashed"].get<int>()),
+          std::to_string(j["replicas"].get<int>()),
+          number(j["metrics"].value("finished", value{})),
+          nodes.empty() ? "-" : nodes,
+          j["filters"].dump()};
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], row[i].size());
+    }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i)
+      line +=
+          i + 1 == row.size() ? row[i] : row[i] + std::string(width[i] - row[i].size() + 2, ' ');
+    std::cout << line << '\n';
+  }
+}
+
+int run_list(const ops_flags& flags) {
+  auto session = open_session(flags, "list");
+  if (!session) return failed(session.error());
+  auto rows = collect_rows(*session);
+  if (!rows) return failed(rows.error());
+  value identities = value::array();
+  for (const auto& [identity, row] : *rows)
+    identities.push_back(row_json(identity, row));
+  if (flags.json) {
+    std::cout << value{{"identities", identities}}.dump() << '\n';
+    return exit_ok;
+  }
+  if (identities.empty()) {
+    std::cout << "no binds\n";
+    return exit_ok;
+  }
+  std::vector<std::vector<std::string>> table{{"IDENTITY", "VERSION", "PERSISTENT", "PENDING",
+                                               "IN-FLIGHT", "CRASHED", "REPLICAS", "FINISHED",
+                                               "NODES", "FILTERS"}};
+  for (const auto& j : identities)
+    table.push_back(row_cells(j));
+  print_table(table);
+  return exit_ok;
+}
+
+// --- delete --------------------------------------------------------------
+
+/// Removes the messages still queued for `identity`. Not with a subject
+/// filtered purge: nats-server 2.9 then moves every consumer of the stream
+/// (the other identities' queues) past messages it has not delivered yet
+/// (docs/PIPELINE.md). Instead a temporary consumer on the identity's
+/// subjects takes and acks them: SY_QUEUES is a work queue, so acked
+/// messages are gone. Returns how many it removed.
+expected<std::uint64_t> drain_queue(broker::connection& conn, const std::string& identity) {
+  broker::consumer_spec spec;
+  spec.stream = pipeline::queues_stream;
+  spec.durable = "sy-delete-" + pipeline::identity_token(identity);
+  spec.filter_subject = pipeline::queue_filter(identity);
+  spec.inactive_threshold = 1min; // gone by itself if this command dies
+  if (auto r = broker::ensure_consumer(conn, spec); !r) return r.error();
+  auto acked = std::make_shared<std::atomic<std::uint64_t>>(0);
+  broker::pull_options popts;
+  popts.stream = spec.stream;
+  popts.consumer = spec.durable;
+  popts.window = 1 << 20; // never short of credit: no release needed
+  popts.on_message = [acked](broker::message m) {
+    if (m.ack()) ++*acked;
+  };
+  auto puller = broker::pull_consumer::start(conn.shared_from_this(), std::move(popts));
+  if (!puller) return puller.error();
+  bool empty = false;
+  for (int i = 0; i < 300 && !empty; ++i) { // up to 30 s
+    std::this_thread::sleep_for(100ms);
+    auto state = broker::consumer_info(conn, spec.stream, spec.durable);
+    empty = state && state->num_pending == 0 && state->num_ack_pending == 0;
+  }
+  (void)(*puller)->stop(5s);
+  (void)broker::delete_consumer(conn, spec.stream, spec.durable);
+  if (!empty)
+    return make_error(errc::unavailable,
+                      "queue of " + identity + " not empty after 30 s; run delete again");
+  return acked->load();
+}
+
+/// The live nodes serving `identity`, comma-separated; empty if none.
+std::string serving_nodes(const std::vector<live_node>& nodes, const std::string& identity) {
+  std::string out;
+  for (const auto& n : nodes)
+    if (n.serves(identity)) out += (out.empty() ? "" : ", ") + n.name;
+  return out;
+}
+
+int run_delete(const ops_flags& flags, const std::string& identity) {
+  if (!pipeline::is_identity(identity))
+    return usage_error("\"" + identity + "\" is not a consumer identity");
+  auto session = open_session(flags, "delete");
+  if (!session) return failed(session.error());
+  auto nodes = read_live_nodes(*session->nodes);
+  if (!nodes) return failed(nodes.error());
+  if (auto names = serving_nodes(*nodes, identity); !names.empty())
+    return negative("identity " + identity + " is served by live node(s) " + names +
+                    "; stop them first");
+  auto bind = session->binds->get(identity);
+  auto durable = pipeline::queue_durable(identity);
+  auto queue = broker::consumer_info(*session->conn, pipeline::queues_stream, durable);
+  if (!bind && !queue) return negative("no bind and no queue for identity " + identity);
+  if (bind)
+    if (auto r = session->binds->purge(identity); !r) return failed(r.error());
+  if (queue)
+    if (auto r = broker::delete_consumer(*session->conn, pipeline::queues_stream, durable); !r)
+      return failed(r.error());
+  auto removed = drain_queue(*session->conn, identity);
+  if (!removed) return failed(removed.error());
+  if (flags.json)
+    std::cout
+        << value{{"identity", identity}, {"deleted", true}, {"queued_removed", *removed}}.dump()
+        << '\n';
+  else
+    std::cout << "deleted " << identity << ": bind, queue consumer and " << *removed
+              << " queued task(s)\n";
+  return exit_ok;
+}
+
+void add_list_command(CLI::App& app, int& result) {
+  auto flags = std::make_shared<ops_flags>();
+  auto cmd = app.add_subcommand(
+      "list", "Show every bind with its queue (pending, in flight), crashed records, live "
+              "replicas and nodes, and metrics summed over live nodes");
+  flags->add_to(cmd);
+  cmd->callback([flags, &result] { result = run_list(*flags); });
+}
+
+void add_delete_command(CLI::App& app, int& result) {
+  auto flags = std::make_shared<ops_flags>();
+  auto identity = std::make_shared<std::string>();
+  auto cmd = app.add_subcommand(
+      "delete", "Remove a consumer identity: its bind, its queue consumer and the tasks still "
+                "queued for it. Refused (exit 1) while a live node serves it");
+  cmd->add_option("identity", *identity, "Consumer identity")->required();
+  flags->add_to(cmd);
+  cmd->callback([flags, identity, &result] { result = run_delete(*flags, *identity); });
+}
+
+} // namespace
+
+void add_ops_identity_commands(CLI::App& app, int& result) {
+  add_list_command(app, result);
+  add_delete_command(app, result);
+}
+
+} // namespace sy::cli

@@ -1,0 +1,161 @@
+#define CAF_SUITE integration.ops
+#include "caf/test/unit_test.hpp"
+#include "caf/test/unit_test_impl.hpp"
+#include "runtime/broker/stream_spec.hpp"
+#include "runtime/task/uid.hpp"
+#include "tests/integration/pipeline_fixture.hpp"
+
+#include <thread>
+
+using namespace sy;
+using namespace sy::test;
+
+namespace {
+
+/// A node with a router and one synthetic consumer `identity`.
+std::string one_consumer(const std::string& identity, const std::string& config) {
+  return "[router]\ninstances = 1\n" +
+         pipeline_fixture::consumer(identity, R"([{type = "sample"}])", config);
+}
+
+} // namespace
+
+/// The operations commands run against the fixture's broker.
+struct ops_fixture : pipeline_fixture {
+  /// Runs `switchyard ARGS --set broker.urls=...`; stdout goes to `out`.
+  int cli(const std::string& args, std::string& out) {
+    return run_cli(args + " --set broker.urls=" + server.url(), &out);
+  }
+
+  /// Runs a command with `--json` and parses what it printed.
+  value cli_json(const std::string& args, int expected_code = 0) {
+    std::string out;
+    auto code = cli(args + " --json", out);
+    CAF_CHECK_EQUAL(code, expected_code);
+    return value::parse(out, nullptr, false);
+  }
+
+  /// The `list --json` row of `identity`, polled until `ready` holds
+  /// (heartbeats are written asynchronously) or 10 s passed.
+  template <class Predicate> value list_row(const std::string& identity, Predicate ready) {
+    value row;
+    for (int i = 0; i < 50; ++i) {
+      row = nullptr;
+      auto listing = cli_json("list");
+      for (const auto& r : listing["identities"])
+        if (r.value("identity", "") == identity) row = r;
+      if (ready(row)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    }
+    return row;
+  }
+
+  /// Forgets the announcement of `root`, so that the next one can be awaited.
+  void forget_event(const std::string& root) {
+    std::lock_guard<std::mutex> guard{mutex};
+    events.erase(root);
+  }
+};
+
+CAF_TEST_FIXTURE_SCOPE(ops_tests, ops_fixture)
+
+CAF_TEST(list shows binds with their live replicas and queues) {
+  node_process node{one_consumer("work", "{ service_time_ms = 1 }"), server.url()};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  auto root = send({{"type", "sample"}});
+  CAF_REQUIRE(wait_event(root));
+  auto row = list_row("work", [](const value& r) {
+    return r.is_object() && r["replicas"] == 2 && r["metrics"].value("finished", 0) == 1;
+  });
+  if (!row.is_object() || row["metrics"].value("finished", 0) != 1)
+    CAF_FAIL("list shows " << row.dump() << "; node log:\n" << node.log_text());
+  CAF_CHECK(row["replicas"] == 2);
+  CAF_CHECK_EQUAL(row["nodes"].size(), 1u);
+  CAF_CHECK(row["pending"] == 0);
+  CAF_CHECK(row["in_flight"] == 0);
+  CAF_CHECK(row["crashed"] == 0);
+  CAF_CHECK_EQUAL(row["metrics"].value("finished", -1), 1);
+  CAF_CHECK(row["filters"] == value::parse(R"([{"type": "sample"}])"));
+  std::string text;
+  CAF_CHECK_EQUAL(cli("list", text), 0);
+  CAF_CHECK(text.find("IDENTITY") != std::string::npos);
+  CAF_CHECK(text.find("work") != std::string::npos);
+}
+
+CAF_TEST(a crashed task is shown retried and finishes on a healthy replica) {
+  std::optional<node_process> flaky{
+      std::in_place, one_consumer("flaky", "{ crash_probability = 1.0 }"), server.url()};
+  CAF_REQUIRE(flaky->wait_for_log("running"));
+  auto root = send({{"type", "sample"}});
+  CAF_REQUIRE(wait_event(root));
+  auto crashed = fork_uid(root, "flaky");
+
+  auto shown = cli_json("task " + crashed);
+  CAF_CHECK_EQUAL(shown.value("status", ""), "Crashed");
+  CAF_CHECK_EQUAL(shown.value("receiver", ""), "flaky");
+  CAF_CHECK_EQUAL(shown.value("error", ""), "synthetic crash");
+  auto tree = cli_json("analysis " + root);
+  bool listed = false;
+  for (const auto& t : tree["tasks"])
+    listed |= t.value("uid", "") == crashed && t.value("status", "") == "Crashed" &&
+              t.value("orig_uid", "") == root;
+  CAF_CHECK(listed);
+  auto row = list_row("flaky", [](const value& r) { return r.is_object() && r["crashed"] == 1; });
+  CAF_CHECK(row.is_object() && row["crashed"] == 1);
+
+  // Not while a node serves it.
+  std::string out;
+  CAF_CHECK_EQUAL(cli("delete flaky", out), 1);
+
+  CAF_REQUIRE_EQUAL(flaky->stop(), 0);
+  flaky.reset();
+  auto answer = cli_json("retry " + crashed);
+  const auto& retried = answer["retried"];
+  CAF_REQUIRE_EQUAL(retried.size(), 1u);
+  auto retry = retried[0].value("retry_uid", "");
+  CAF_CHECK_NOT_EQUAL(retry, crashed);
+  auto pending = cli_json("task " + retry);
+  CAF_CHECK_EQUAL(pending.value("status", ""), "Spawned");
+  CAF_CHECK_EQUAL(pending.value("orig_uid", ""), crashed);
+  cli_json("task " + crashed, 1); // the crashed record is gone
+  cli_json("retry " + retry, 1);  // not crashed
+
+  forget_event(root);
+  node_process healthy{one_consumer("flaky", "{ crash_probability = 0.0 }"), server.url()};
+  // The retry reopened the analysis; it is announced again once it finished.
+  CAF_REQUIRE(wait_event(root));
+  CAF_CHECK_EQUAL(receivers(root, "Finished"), std::multiset<std::string>{"flaky"});
+  CAF_CHECK_EQUAL(healthy.stop(), 0);
+
+  // With no node left, delete removes the bind, the queue and what it holds.
+  CAF_CHECK(conn->js_publish({pipeline::queue_subject("flaky", priority::normal),
+                              encode(make_task({{"type", "sample"}})),
+                              {},
+                              new_uid(),
+                              {}},
+                             std::chrono::seconds{5}));
+  auto deleted = cli_json("delete flaky");
+  CAF_CHECK_EQUAL(deleted.value("queued_removed", -1), 1);
+  auto queues = broker::stream_info(*conn, pipeline::queues_stream);
+  CAF_CHECK(queues && queues->messages == 0);
+  CAF_CHECK(list_row("flaky", [](const value& r) { return r.is_null(); }).is_null());
+  CAF_CHECK_EQUAL(cli("delete flaky", out), 1); // nothing left
+}
+
+CAF_TEST(cancel records an unfinished task Crashed once) {
+  auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  auto t = fork_for(make_task({{"type", "sample"}}), "work");
+  CAF_REQUIRE(tasks.put(pipeline::task_key(t), encode(t)));
+  std::string out;
+  CAF_CHECK_EQUAL(cli("cancel " + new_uid(), out), 1);
+  CAF_CHECK_EQUAL(cli("retry " + t.uid, out), 1);
+  CAF_CHECK_EQUAL(cli("cancel " + t.uid, out), 0);
+  auto shown = cli_json("task " + t.uid);
+  CAF_CHECK_EQUAL(shown.value("status", ""), "Crashed");
+  CAF_CHECK_EQUAL(shown.value("error", ""), "cancelled by user");
+  CAF_CHECK_EQUAL(cli("cancel " + t.uid, out), 1);
+  CAF_CHECK_EQUAL(cli("cancel not/a-uid", out), 2);
+  CAF_CHECK_EQUAL(cli("analysis " + new_uid(), out), 1);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
