@@ -105,9 +105,7 @@ void announce(housekeeper_state& st, const housekeeper_deps& deps, const houseke
     if (!r.receiver.empty()) deps.metrics->of(r.receiver).garbage_collected++;
 }
 
-void on_entry(self_pointer self, const housekeeper_deps& deps, const housekeeper_options& opts,
-              const broker::kv_entry& entry) {
-  auto& st = self->state;
+void on_entry(housekeeper_state& st, const broker::kv_entry& entry) {
   auto dot = entry.key.find('.');
   if (dot == std::string::npos) return;
   auto root = std::string_view{entry.key}.substr(0, dot);
@@ -116,12 +114,15 @@ void on_entry(self_pointer self, const housekeeper_deps& deps, const housekeeper
   if (entry.operation != broker::kv_operation::put) {
     st.tracker.remove(root, uid);
   } else if (auto t = decode_task(entry.value)) {
-    st.tracker.put(root,
-                   {t->uid, t->status, entry.revision, t->last_update, t->receiver, t->parent_uid});
+    st.tracker.put(root, {t->uid, t->status, entry.revision, t->last_update, t->receiver,
+                          t->parent_uid, std::move(t->spawned)});
   } else {
     st.log->warn("record {} is not a task: {}", entry.key, t.error().message);
-    return;
   }
+}
+
+void announce_completed(housekeeper_state& st, const housekeeper_deps& deps,
+                        const housekeeper_options& opts) {
   for (auto& done : st.tracker.take_completed())
     announce(st, deps, opts, std::move(done));
 }
@@ -169,10 +170,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
     st.log->error("cannot read {}: {}", pipeline::tasks_bucket, r.error().message);
     return;
   }
-  auto info = broker::consumer_info(*deps.conn, tasks_stream, spec.durable);
-  bool empty = info && info->num_pending == 0;
   housekeeper_actor me = self;
-  auto caught_up = std::make_shared<std::atomic<bool>>(empty);
   auto feed_credit = std::make_shared<credit>();
   broker::pull_options popts;
   popts.stream = tasks_stream;
@@ -182,14 +180,11 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   popts.start_paused = true;
   // Each message is acked as it is handed over: a new leader replays from
   // scratch, so nothing needs redelivering to this one.
-  popts.on_message = [me, caught_up, feed_credit](broker::message m) {
+  popts.on_message = [me, feed_credit](broker::message m) {
     auto meta = m.metadata();
     (void)m.ack();
     feed_credit->release();
-    if (!meta) return;
-    caf::anon_send(me, to_entry(m, meta->stream_seq));
-    if (meta->num_pending == 0 && !caught_up->exchange(true))
-      caf::anon_send(me, caught_up_atom::value);
+    if (meta) caf::anon_send(me, to_entry(m, meta->stream_seq));
   };
   auto feed = broker::pull_consumer::start(deps.conn, std::move(popts));
   if (!feed) {
@@ -200,7 +195,6 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   st.feed_consumer = spec.durable;
   feed_credit->attach(st.feed.get());
   st.feed->resume();
-  if (empty) self->send(self, caught_up_atom::value);
 }
 
 void step_down(housekeeper_state& st, const housekeeper_deps& deps) {
@@ -234,6 +228,25 @@ bool hold_lease(self_pointer self, const housekeeper_deps& deps, const housekeep
   return true;
 }
 
+/// Looks up tasks that a record listed as spawned but whose own record has
+/// not come for a while: read now if the bucket has it, forgotten if it has
+/// none (removed by hand, or a removal of a finished tree cut short).
+void settle_unseen(housekeeper_state& st, const housekeeper_deps& deps,
+                   const housekeeper_options& opts, double cutoff) {
+  auto unseen = st.tracker.unseen_before(cutoff);
+  for (const auto& [root, uid] : unseen) {
+    auto key = pipeline::task_key(root, uid);
+    auto current = deps.tasks->get(key);
+    if (current) {
+      on_entry(st, *current);
+    } else if (current.error().code == errc::not_found) {
+      st.log->debug("[{} {}] listed as spawned but has no record; forgotten", uid, root);
+      st.tracker.remove(root, uid);
+    }
+  }
+  if (!unseen.empty()) announce_completed(st, deps, opts);
+}
+
 void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_options& opts) {
   auto& st = self->state;
   auto now = unix_now();
@@ -255,6 +268,7 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
     // Compare-and-set: a worker that finishes at the same moment wins.
     deps.tasks->update_async(key, encode(*t), r.revision, [](expected<std::uint64_t>) {});
   }
+  settle_unseen(st, deps, opts, now - 2 * opts.interval.count() / 1000.0);
 }
 
 housekeeper_actor::behavior_type
@@ -275,13 +289,9 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         self->delayed_send(self, opts.interval, tick_atom::value);
       },
       [self, deps, opts](const broker::kv_entry& entry) {
-        if (self->state.lease) on_entry(self, deps, opts, entry);
-      },
-      [self, deps, opts](caught_up_atom) {
-        auto& st = self->state;
-        st.tracker.caught_up();
-        for (auto& done : st.tracker.take_completed())
-          announce(st, deps, opts, std::move(done));
+        if (!self->state.lease) return;
+        on_entry(self->state, entry);
+        announce_completed(self->state, deps, opts);
       },
   };
 }

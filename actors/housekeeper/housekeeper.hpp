@@ -15,8 +15,6 @@
 
 namespace sy::actors {
 
-using caught_up_atom = caf::atom_constant<caf::atom("caughtup")>;
-
 struct housekeeper_options {
   std::string node;
   /// Time between two passes (leadership refresh, expiries, timeouts).
@@ -42,8 +40,7 @@ struct housekeeper_deps {
 /// Crashed records after `crashed_ttl` and records tasks Started longer than
 /// `started_timeout` as Crashed. Spawn it detached: leadership calls block.
 using housekeeper_actor =
-    caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<broker::kv_entry>,
-                     caf::reacts_to<caught_up_atom>>;
+    caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<broker::kv_entry>>;
 
 /// Spawns a housekeeper on its own thread.
 housekeeper_actor spawn_housekeeper(caf::actor_system& sys, housekeeper_deps deps,

@@ -29,6 +29,8 @@ struct route_job : std::enable_shared_from_this<route_job> {
   router_deps deps;
   delivery msg;
   task unrouted;
+  /// The uids of its forks, listed in the routed record.
+  std::vector<std::string> forks;
   std::atomic<int> pending{0};
   std::atomic<bool> failed{false};
   std::string first_error;
@@ -57,6 +59,7 @@ struct route_job : std::enable_shared_from_this<route_job> {
   void mark_routed() {
     task done = unrouted;
     done.status = task_status::finished;
+    done.spawned = forks;
     done.last_update = unix_now();
     auto self = shared_from_this();
     deps.tasks->put_async(pipeline::task_key(done), encode(done),
@@ -108,6 +111,7 @@ void route(router_state& st, const router_deps& deps, delivery msg, task unroute
   job->pending = static_cast<int>(2 * receivers.size());
   for (const auto& identity : receivers) {
     auto fork = fork_for(job->unrouted, identity);
+    job->forks.push_back(fork.uid);
     deps.metrics->of(identity).produced++;
     auto bytes = encode(fork);
     // Create-only: a redelivered task must not move a fork that a worker

@@ -77,10 +77,11 @@ void commit(const commit_deps& deps, delivery msg, outcome result, std::function
   job->msg = std::move(msg);
   job->result = std::move(result);
   job->done = std::move(done);
-  if (job->result.crashed || job->result.children.empty())
-    job->write_terminal_record();
-  else
-    job->publish_children();
+  if (job->result.crashed || job->result.children.empty()) return job->write_terminal_record();
+  // The finished record lists the children, for the housekeeper.
+  for (const auto& child : job->result.children)
+    job->result.job.spawned.push_back(child.uid);
+  job->publish_children();
 }
 
 } // namespace sy::actors

@@ -27,6 +27,17 @@ void analysis_tracker::put(std::string_view root_uid, record_state record) {
     j = state.records.emplace(std::move(uid), std::move(record)).first;
   }
   if (is_live(j->second.status)) state.live++;
+  const auto& written = j->second;
+  for (const auto& uid : written.spawned) {
+    if (state.records.count(uid) > 0) continue;
+    record_state listed;
+    listed.uid = uid;
+    listed.last_update = written.last_update;
+    listed.parent_uid = written.uid;
+    listed.unseen = true;
+    state.records.emplace(uid, std::move(listed));
+    state.live++;
+  }
   touch(i->first, state);
 }
 
@@ -47,15 +58,8 @@ void analysis_tracker::remove(std::string_view root_uid, std::string_view uid) {
   touch(i->first, state);
 }
 
-void analysis_tracker::caught_up() {
-  caught_up_ = true;
-  for (const auto& [root, state] : roots_)
-    touch(root, state);
-}
-
 std::vector<completed_analysis> analysis_tracker::take_completed() {
   std::vector<completed_analysis> out;
-  if (!caught_up_) return out;
   for (const auto& root : candidates_) {
     auto i = roots_.find(root);
     if (i == roots_.end() || i->second.live > 0) continue;
@@ -76,6 +80,17 @@ analysis_tracker::started_before(double cutoff) const {
     if (state.live == 0) continue;
     for (const auto& [_, r] : state.records)
       if (r.status == task_status::started && r.last_update < cutoff) out.emplace_back(root, r);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>>
+analysis_tracker::unseen_before(double cutoff) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [root, state] : roots_) {
+    if (state.live == 0) continue;
+    for (const auto& [uid, r] : state.records)
+      if (r.unseen && r.last_update < cutoff) out.emplace_back(root, uid);
   }
   return out;
 }

@@ -22,6 +22,10 @@ struct record_state {
   /// The identity a routed task was forked for; empty for unrouted ones.
   std::string receiver;
   std::string parent_uid;
+  /// The uids of the tasks it declared (`task::spawned`).
+  std::vector<std::string> spawned;
+  /// Not read yet: a task some record listed as spawned.
+  bool unseen = false;
 };
 
 /// An analysis whose last live task ended.
@@ -35,18 +39,22 @@ struct completed_analysis {
 /// analysis has no live (Declared, Spawned, Started) task left. Pure
 /// bookkeeping, no I/O: the housekeeper feeds it and acts on its answers.
 ///
-/// While the initial values are replayed a tree can look finished for a
-/// moment (a parent's Finished record may come before its child's Declared
-/// one, which is newer), so completions are reported only after
-/// `caught_up()`. Not thread-safe.
+/// The bucket keeps one revision per key, so a reader can miss records: a
+/// fork's Spawned record is gone once its Started one is written, and a
+/// replay shows a parent's Finished record before its child's newer one.
+/// Stream order alone would then show a tree as finished too early. So a
+/// record that lists the tasks it declared (`record_state::spawned`) makes
+/// each of them live until its own record is read: an analysis completes
+/// only when every task known or listed ended. A listed task whose record
+/// never comes (removed by hand, or a removal cut short) is looked up by the
+/// housekeeper (`unseen_before`) and `remove`d when the bucket has no such
+/// key. Not thread-safe.
 class analysis_tracker {
 public:
   /// A record of `root_uid` was written.
   void put(std::string_view root_uid, record_state record);
   /// A record was deleted or purged.
   void remove(std::string_view root_uid, std::string_view uid);
-  /// The replay of existing records is over.
-  void caught_up();
 
   /// Analyses that completed since the last call; they are forgotten, so a
   /// later record of the same root starts a new round.
@@ -54,6 +62,10 @@ public:
 
   /// Tasks Started before `cutoff` (Unix seconds), as (root, record).
   std::vector<std::pair<std::string, record_state>> started_before(double cutoff) const;
+
+  /// Tasks listed as spawned before `cutoff` (Unix seconds) whose record was
+  /// not read yet, as (root, uid).
+  std::vector<std::pair<std::string, std::string>> unseen_before(double cutoff) const;
 
   /// Analyses currently tracked.
   std::size_t size() const { return roots_.size(); }
@@ -69,7 +81,6 @@ private:
   std::map<std::string, root_state, std::less<>> roots_;
   /// Roots whose live count reached 0 since the last `take_completed`.
   std::set<std::string> candidates_;
-  bool caught_up_ = false;
 };
 
 } // namespace sy::pipeline

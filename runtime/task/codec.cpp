@@ -213,6 +213,16 @@ struct decoder {
       t.status = *s;
       return {};
     }
+    if (key == "spawned") {
+      if (o.type != msgpack::type::ARRAY) return fail("field \"spawned\" is not an array");
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+        const auto& uid = o.via.array.ptr[i];
+        if (uid.type != msgpack::type::STR)
+          return fail("field \"spawned\" holds something else than strings");
+        t.spawned.emplace_back(uid.via.str.ptr, uid.via.str.size);
+      }
+      return {};
+    }
     if (key == "attempt") {
       if (o.type != msgpack::type::POSITIVE_INTEGER || o.via.u64 > UINT32_MAX)
         return fail("field \"attempt\" is not a small non-negative integer");
@@ -272,7 +282,8 @@ struct decoder {
 std::string encode(const task& t) {
   msgpack::sbuffer buffer(256 + t.uid.size() * 4);
   packer pk(buffer);
-  pk.pack_map(known_field_count + static_cast<std::uint32_t>(t.unknown_fields.size()));
+  pk.pack_map(known_field_count + (t.spawned.empty() ? 0 : 1) +
+              static_cast<std::uint32_t>(t.unknown_fields.size()));
   pack_field(pk, "v", wire_version);
   pack_field(pk, "uid", t.uid);
   pack_field(pk, "parent_uid", t.parent_uid);
@@ -289,6 +300,12 @@ std::string encode(const task& t) {
   pack_field(pk, "receiver", t.receiver);
   pack_field(pk, "attempt", t.attempt);
   pack_field(pk, "score", t.score);
+  if (!t.spawned.empty()) {
+    pk.pack(std::string_view{"spawned"});
+    pk.pack_array(static_cast<std::uint32_t>(t.spawned.size()));
+    for (const auto& uid : t.spawned)
+      pk.pack(uid);
+  }
   for (const auto& [key, raw] : t.unknown_fields) {
     pk.pack(key);
     buffer.write(raw.data(), raw.size());
@@ -318,6 +335,7 @@ value to_json(const task& t) {
       {"attempt", t.attempt},
       {"score", t.score},
   };
+  if (!t.spawned.empty()) out["spawned"] = t.spawned;
   if (!t.unknown_fields.empty()) {
     value unknown = value::object();
     for (const auto& [key, raw] : t.unknown_fields)

@@ -57,7 +57,7 @@ bool operator==(const task& a, const task& b) {
          a.payload_persistent == b.payload_persistent && a.priority == b.priority &&
          a.status == b.status && a.error == b.error && a.last_update == b.last_update &&
          a.receiver == b.receiver && a.attempt == b.attempt && a.score == b.score &&
-         a.unknown_fields == b.unknown_fields;
+         a.spawned == b.spawned && a.unknown_fields == b.unknown_fields;
 }
 
 double unix_now() {
@@ -104,6 +104,7 @@ task fork_for(const task& unrouted, std::string_view identity) {
   t.orig_uid = unrouted.uid;
   t.receiver = std::string{identity};
   t.status = task_status::spawned;
+  t.spawned.clear();
   t.last_update = unix_now();
   return t;
 }
@@ -114,6 +115,7 @@ task make_retry(const task& crashed) {
   t.orig_uid = crashed.uid;
   t.status = task_status::spawned;
   t.error.clear();
+  t.spawned.clear();
   t.attempt = 0;
   t.last_update = unix_now();
   return t;

@@ -64,6 +64,12 @@ struct task {
   std::uint32_t attempt = 0;
   /// The ranker's last score; informational.
   double score = 0;
+  /// Only in a task's record in `sy_tasks`, never in queue messages: the
+  /// uids of the tasks it declared (the forks of a routed task, the children
+  /// of a finished one), so that a reader of the bucket knows of them even
+  /// when it missed their first records (docs/PIPELINE.md). Encoded only
+  /// when not empty.
+  std::vector<std::string> spawned;
   /// Top-level keys this version does not know, as (key, msgpack bytes of
   /// the value) in their original order; written back on re-encode.
   std::vector<std::pair<std::string, std::string>> unknown_fields;

@@ -12,7 +12,7 @@ namespace {
 std::uint64_t next_revision = 1;
 
 record_state rec(const std::string& uid, task_status s, const std::string& receiver = "work") {
-  return {uid, s, next_revision++, 0, receiver, ""};
+  return {uid, s, next_revision++, 0, receiver, "", {}, false};
 }
 
 std::vector<std::string> completed_roots(analysis_tracker& t) {
@@ -26,7 +26,6 @@ std::vector<std::string> completed_roots(analysis_tracker& t) {
 
 CAF_TEST(an analysis completes when its last live task ends) {
   analysis_tracker t;
-  t.caught_up();
   t.put("r", rec("r", task_status::declared, ""));
   t.put("r", rec("f1", task_status::spawned));
   t.put("r", rec("r", task_status::finished, "")); // routed
@@ -48,7 +47,6 @@ CAF_TEST(an analysis completes when its last live task ends) {
 
 CAF_TEST(crashed tasks end an analysis and are reported apart) {
   analysis_tracker t;
-  t.caught_up();
   t.put("r", rec("f1", task_status::spawned));
   t.put("r", rec("f2", task_status::spawned));
   t.put("r", rec("f1", task_status::crashed));
@@ -62,23 +60,58 @@ CAF_TEST(crashed tasks end an analysis and are reported apart) {
   }
 }
 
-CAF_TEST(nothing completes during the replay of existing records) {
+CAF_TEST(a task listed as spawned keeps its analysis open until its record comes) {
   analysis_tracker t;
-  // Replayed in stream order: the parent's Finished record is newer than the
-  // child's Declared one only in a live run; a replay may show it first.
-  t.put("r", rec("f1", task_status::finished));
+  // The fork's Spawned record was replaced by its Started one before it was
+  // read: only the routed record, which lists the fork, tells of it.
+  t.put("r", rec("r", task_status::declared, ""));
+  auto routed = rec("r", task_status::finished, "");
+  routed.spawned = {"f1"};
+  t.put("r", routed);
   CAF_CHECK(completed_roots(t).empty());
-  t.put("r", rec("c", task_status::declared, ""));
+  t.put("r", rec("f1", task_status::started));
+  CAF_CHECK(completed_roots(t).empty());
+  auto done_f1 = rec("f1", task_status::finished);
+  done_f1.spawned = {"c"}; // a child, whose Declared record is missed too
+  t.put("r", done_f1);
+  CAF_CHECK(completed_roots(t).empty());
+  auto child_routed = rec("c", task_status::finished, "");
+  t.put("r", child_routed); // matched nothing
+  auto done = t.take_completed();
+  CAF_REQUIRE_EQUAL(done.size(), 1u);
+  CAF_CHECK_EQUAL(done[0].finished.size(), 3u);
+}
+
+CAF_TEST(a replay may show a parent before its child) {
+  analysis_tracker t;
+  auto parent = rec("f1", task_status::finished);
+  parent.spawned = {"c"};
+  t.put("r", parent);
   t.put("s", rec("g", task_status::finished));
-  t.caught_up();
   CAF_CHECK_EQUAL(completed_roots(t), std::vector<std::string>{"s"});
+  t.put("r", rec("c", task_status::declared, ""));
+  CAF_CHECK(completed_roots(t).empty());
   t.put("r", rec("c", task_status::finished, ""));
+  CAF_CHECK_EQUAL(completed_roots(t), std::vector<std::string>{"r"});
+}
+
+CAF_TEST(listed tasks never read are reported and can be removed) {
+  analysis_tracker t;
+  auto parent = rec("f1", task_status::finished);
+  parent.spawned = {"gone"};
+  parent.last_update = 100;
+  t.put("r", parent);
+  CAF_CHECK(t.unseen_before(50).empty());
+  auto unseen = t.unseen_before(150);
+  CAF_REQUIRE_EQUAL(unseen.size(), 1u);
+  CAF_CHECK_EQUAL(unseen[0].second, "gone");
+  CAF_CHECK(completed_roots(t).empty());
+  t.remove("r", "gone");
   CAF_CHECK_EQUAL(completed_roots(t), std::vector<std::string>{"r"});
 }
 
 CAF_TEST(a removed record no longer keeps its analysis open) {
   analysis_tracker t;
-  t.caught_up();
   t.put("r", rec("f1", task_status::finished));
   t.put("r", rec("f2", task_status::started));
   t.remove("r", "f2"); // cancelled or retried by hand
@@ -89,7 +122,6 @@ CAF_TEST(a removed record no longer keeps its analysis open) {
 
 CAF_TEST(a retry reopens a completed analysis) {
   analysis_tracker t;
-  t.caught_up();
   t.put("r", rec("f1", task_status::crashed));
   CAF_CHECK_EQUAL(completed_roots(t), std::vector<std::string>{"r"});
   t.put("r", rec("f1-retry", task_status::spawned));
@@ -100,7 +132,6 @@ CAF_TEST(a retry reopens a completed analysis) {
 
 CAF_TEST(started tasks older than the cutoff are listed) {
   analysis_tracker t;
-  t.caught_up();
   auto old = rec("f1", task_status::started);
   old.last_update = 100;
   auto fresh = rec("f2", task_status::started);

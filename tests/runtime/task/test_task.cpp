@@ -46,6 +46,17 @@ CAF_TEST(a task survives an encode decode round trip with every field) {
   if (decoded) CAF_CHECK(*decoded == t);
 }
 
+CAF_TEST(a record lists the tasks it spawned and forks and retries do not inherit it) {
+  auto t = sample_task();
+  t.spawned = {"child-1", "child-2"};
+  auto decoded = decode_task(encode(t));
+  CAF_REQUIRE(decoded.has_value());
+  CAF_CHECK_EQUAL(decoded->spawned, t.spawned);
+  CAF_CHECK(fork_for(t, "x").spawned.empty());
+  CAF_CHECK(make_retry(t).spawned.empty());
+  CAF_CHECK(encode(sample_task()).find("spawned") == std::string::npos);
+}
+
 CAF_TEST(unknown top level keys are kept when a task is re encoded) {
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> pk(buffer);
