@@ -163,7 +163,8 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   // The bucket keeps one revision per key, so "all" is the current state:
   // the last value of every key, then each change.
   spec.deliver = broker::deliver_policy::all;
-  spec.max_ack_pending = 100000;
+  // A new leader replays from scratch, so nothing needs redelivering.
+  spec.acks = false;
   spec.inactive_threshold = std::chrono::minutes{1};
   spec.description = "switchyard housekeeper leader";
   if (auto r = broker::ensure_consumer(*deps.conn, spec); !r) {
@@ -178,11 +179,8 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   popts.window = 2048;
   popts.batch = 512;
   popts.start_paused = true;
-  // Each message is acked as it is handed over: a new leader replays from
-  // scratch, so nothing needs redelivering to this one.
   popts.on_message = [me, feed_credit](broker::message m) {
     auto meta = m.metadata();
-    (void)m.ack();
     feed_credit->release();
     if (meta) caf::anon_send(me, to_entry(m, meta->stream_seq));
   };

@@ -110,13 +110,13 @@ expected<ensure_outcome> ensure_consumer(connection& conn, const consumer_spec& 
       cc.Durable = spec.durable.c_str();
       if (!spec.description.empty()) cc.Description = spec.description.c_str();
       cc.DeliverPolicy = to_nats(spec.deliver);
-      cc.AckPolicy = js_AckExplicit;
+      cc.AckPolicy = spec.acks ? js_AckExplicit : js_AckNone;
       cc.AckWait = want.ack_wait;
       cc.MaxDeliver = want.max_deliver;
       cc.BackOff = want.backoff.empty() ? nullptr : want.backoff.data();
       cc.BackOffLen = static_cast<int>(want.backoff.size());
       if (!spec.filter_subject.empty()) cc.FilterSubject = spec.filter_subject.c_str();
-      cc.MaxAckPending = spec.max_ack_pending;
+      if (spec.acks) cc.MaxAckPending = spec.max_ack_pending;
       cc.InactiveThreshold = detail::to_ns(spec.inactive_threshold);
       jerr = static_cast<jsErrCode>(0);
       s = js_AddConsumer(&raw, conn.js_handle(), spec.stream.c_str(), &cc, &opts, &jerr);
@@ -130,8 +130,9 @@ expected<ensure_outcome> ensure_consumer(connection& conn, const consumer_spec& 
     const jsConsumerConfig& have = *info->Config;
     if (have.DeliverSubject && *have.DeliverSubject)
       return incompatible(spec, "deliver_subject", have.DeliverSubject, "none (a pull consumer)");
-    if (have.AckPolicy != js_AckExplicit)
-      return incompatible(spec, "ack_policy", ack_name(have.AckPolicy), "explicit");
+    auto want_ack = spec.acks ? js_AckExplicit : js_AckNone;
+    if (have.AckPolicy != want_ack)
+      return incompatible(spec, "ack_policy", ack_name(have.AckPolicy), ack_name(want_ack));
     if (have.DeliverPolicy != to_nats(spec.deliver))
       return incompatible(spec, "deliver_policy", deliver_name(have.DeliverPolicy),
                           to_string(spec.deliver));
@@ -150,7 +151,7 @@ expected<ensure_outcome> ensure_consumer(connection& conn, const consumer_spec& 
     };
     set(cfg.AckWait, want.ack_wait);
     set(cfg.MaxDeliver, want.max_deliver);
-    set(cfg.MaxAckPending, spec.max_ack_pending);
+    if (spec.acks) set(cfg.MaxAckPending, spec.max_ack_pending);
     set(cfg.InactiveThreshold, detail::to_ns(spec.inactive_threshold));
     std::vector<std::int64_t> have_backoff(have.BackOff, have.BackOff + have.BackOffLen);
     if (have_backoff != want.backoff) {

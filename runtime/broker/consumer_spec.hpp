@@ -16,8 +16,8 @@ enum class deliver_policy { all, new_only, last_per_subject };
 
 const char* to_string(deliver_policy p);
 
-/// A durable pull consumer with explicit acks: the only kind switchyard
-/// uses. Created by `ensure_consumer`, bound to by `pull_consumer`; never
+/// A durable pull consumer, with explicit acks unless `acks` is false.
+/// Created by `ensure_consumer`, bound to by `pull_consumer`; never
 /// created by a subscribe call (nats.c would delete it on unsubscribe).
 struct consumer_spec {
   /// Stream the consumer reads.
@@ -34,6 +34,9 @@ struct consumer_spec {
   /// beyond it the server delivers nothing more (JetStream default 1000).
   std::int64_t max_ack_pending = 1000;
   deliver_policy deliver = deliver_policy::all;
+  /// Explicit acks. False means no acks at all (AckNone): a message is done
+  /// once delivered; for readers that start over from scratch anyway.
+  bool acks = true;
   /// Redelivery delays per attempt; if set, ack_wait is `backoff[0]` and
   /// max_deliver must exceed its length.
   std::vector<std::chrono::nanoseconds> backoff;
