@@ -56,31 +56,6 @@ expected<task_record> find_record(broker::kv_bucket& tasks, const std::string& u
   return std::move(records->front());
 }
 
-bool live_node::serves(const std::string& identity) const {
-  return concurrency(identity) > 0;
-}
-
-int live_node::concurrency(const std::string& identity) const {
-  int sum = 0;
-  for (const auto& c : record.value("consumers", value::array()))
-    if (c.value("identity", "") == identity) sum += c.value("concurrency", 0);
-  return sum;
-}
-
-expected<std::vector<live_node>> read_live_nodes(broker::kv_bucket& nodes) {
-  auto entries = nodes.entries("node.>");
-  if (!entries) return entries.error();
-  std::vector<live_node> out;
-  auto now = unix_now();
-  for (const auto& e : *entries) {
-    auto record = value::parse(e.value, nullptr, false);
-    if (!record.is_object()) continue;
-    auto name = record.value("node", e.key.substr(5));
-    out.push_back({name, now - record.value("updated_at", now), std::move(record)});
-  }
-  return out;
-}
-
 int negative(const std::string& message) {
   std::cerr << "switchyard: " << message << '\n';
   return exit_negative;

@@ -4,6 +4,7 @@
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/cli/config_flags.hpp"
 #include "runtime/core/value.hpp"
+#include "runtime/pipeline/live_nodes.hpp"
 #include "runtime/task/task.hpp"
 
 #include <CLI/CLI.hpp>
@@ -55,23 +56,8 @@ expected<std::vector<task_record>> read_records(broker::kv_bucket& tasks,
 /// none, `errc::invalid_input` if `uid` cannot be a key token.
 expected<task_record> find_record(broker::kv_bucket& tasks, const std::string& uid);
 
-/// A node whose heartbeat in `sy_nodes` has not expired.
-struct live_node {
-  std::string name;
-  /// Seconds since its last heartbeat.
-  double age = 0;
-  /// The heartbeat record (see actors/node/node.cpp).
-  value record;
-
-  /// True if the node runs replicas of `identity`.
-  bool serves(const std::string& identity) const;
-  /// The configured concurrency of `identity` on this node (0 if none).
-  int concurrency(const std::string& identity) const;
-};
-
-/// The nodes with a heartbeat entry (`node.>`); the bucket's TTL removes
-/// the entries of dead nodes.
-expected<std::vector<live_node>> read_live_nodes(broker::kv_bucket& nodes);
+using pipeline::live_node;
+using pipeline::read_live_nodes;
 
 /// Prints "switchyard: message" to stderr and returns exit_negative.
 int negative(const std::string& message);

@@ -2,12 +2,11 @@
 // queues and the nodes that serve them.
 
 #include "runtime/broker/consumer_spec.hpp"
-#include "runtime/broker/pull_consumer.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/cli/ops_common.hpp"
 #include "runtime/pipeline/layout.hpp"
+#include "runtime/pipeline/queue_drain.hpp"
 
-#include <atomic>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -162,49 +161,19 @@ int run_list(const ops_flags& flags) {
 
 // --- delete --------------------------------------------------------------
 
-/// Removes the messages still queued for `identity`. Not with a subject
-/// filtered purge: nats-server 2.9 then moves every consumer of the stream
-/// (the other identities' queues) past messages it has not delivered yet
-/// (docs/PIPELINE.md). Instead a temporary consumer on the identity's
-/// subjects takes and acks them: SY_QUEUES is a work queue, so acked
-/// messages are gone. Returns how many it removed.
-expected<std::uint64_t> drain_queue(broker::connection& conn, const std::string& identity) {
-  broker::consumer_spec spec;
-  spec.stream = pipeline::queues_stream;
-  spec.durable = "sy-delete-" + pipeline::identity_token(identity);
-  spec.filter_subject = pipeline::queue_filter(identity);
-  spec.inactive_threshold = 1min; // gone by itself if this command dies
-  if (auto r = broker::ensure_consumer(conn, spec); !r) return r.error();
-  auto acked = std::make_shared<std::atomic<std::uint64_t>>(0);
-  broker::pull_options popts;
-  popts.stream = spec.stream;
-  popts.consumer = spec.durable;
-  popts.window = 1 << 20; // never short of credit: no release needed
-  popts.on_message = [acked](broker::message m) {
-    if (m.ack()) ++*acked;
-  };
-  auto puller = broker::pull_consumer::start(conn.shared_from_this(), std::move(popts));
-  if (!puller) return puller.error();
-  bool empty = false;
-  for (int i = 0; i < 300 && !empty; ++i) { // up to 30 s
+/// Takes the tasks still queued for `identity` out (recorded Crashed);
+/// returns how many.
+expected<std::uint64_t> drain_queue(ops_session& session, const std::string& identity) {
+  auto drain = pipeline::queue_drain::start(
+      session.conn, session.tasks, identity,
+      "identity " + identity + " was deleted (switchyard delete) while the task was queued");
+  if (!drain) return drain.error();
+  for (int i = 0; i < 300; ++i) { // up to 30 s
     std::this_thread::sleep_for(100ms);
-    auto state = broker::consumer_info(conn, spec.stream, spec.durable);
-    empty = state && state->num_pending == 0 && state->num_ack_pending == 0;
+    if ((*drain)->finished()) return (*drain)->removed();
   }
-  (void)(*puller)->stop(5s);
-  (void)broker::delete_consumer(conn, spec.stream, spec.durable);
-  if (!empty)
-    return make_error(errc::unavailable,
-                      "queue of " + identity + " not empty after 30 s; run delete again");
-  return acked->load();
-}
-
-/// The live nodes serving `identity`, comma-separated; empty if none.
-std::string serving_nodes(const std::vector<live_node>& nodes, const std::string& identity) {
-  std::string out;
-  for (const auto& n : nodes)
-    if (n.serves(identity)) out += (out.empty() ? "" : ", ") + n.name;
-  return out;
+  return make_error(errc::unavailable,
+                    "queue of " + identity + " not empty after 30 s; run delete again");
 }
 
 int run_delete(const ops_flags& flags, const std::string& identity) {
@@ -214,7 +183,7 @@ int run_delete(const ops_flags& flags, const std::string& identity) {
   if (!session) return failed(session.error());
   auto nodes = read_live_nodes(*session->nodes);
   if (!nodes) return failed(nodes.error());
-  if (auto names = serving_nodes(*nodes, identity); !names.empty())
+  if (auto names = pipeline::serving_nodes(*nodes, identity); !names.empty())
     return negative("identity " + identity + " is served by live node(s) " + names +
                     "; stop them first");
   auto bind = session->binds->get(identity);
@@ -226,7 +195,7 @@ int run_delete(const ops_flags& flags, const std::string& identity) {
   if (queue)
     if (auto r = broker::delete_consumer(*session->conn, pipeline::queues_stream, durable); !r)
       return failed(r.error());
-  auto removed = drain_queue(*session->conn, identity);
+  auto removed = drain_queue(*session, identity);
   if (!removed) return failed(removed.error());
   if (flags.json)
     std::cout
@@ -234,7 +203,7 @@ int run_delete(const ops_flags& flags, const std::string& identity) {
         << '\n';
   else
     std::cout << "deleted " << identity << ": bind, queue consumer and " << *removed
-              << " queued task(s)\n";
+              << " queued task(s) (recorded Crashed)\n";
   return exit_ok;
 }
 

@@ -127,17 +127,23 @@ CAF_TEST(a crashed task is shown retried and finishes on a healthy replica) {
   CAF_CHECK_EQUAL(receivers(root, "Finished"), std::multiset<std::string>{"flaky"});
   CAF_CHECK_EQUAL(healthy.stop(), 0);
 
-  // With no node left, delete removes the bind, the queue and what it holds.
-  CAF_CHECK(conn->js_publish({pipeline::queue_subject("flaky", priority::normal),
-                              encode(make_task({{"type", "sample"}})),
-                              {},
-                              new_uid(),
-                              {}},
-                             std::chrono::seconds{5}));
+  // With no node left, delete removes the bind, the queue and what it holds;
+  // the queued task is recorded Crashed, so its analysis ends.
+  auto queued = fork_for(make_task({{"type", "sample"}}), "flaky");
+  CAF_CHECK(conn->js_publish(
+      {pipeline::queue_subject("flaky", priority::normal), encode(queued), {}, new_uid(), {}},
+      std::chrono::seconds{5}));
   auto deleted = cli_json("delete flaky");
   CAF_CHECK_EQUAL(deleted.value("queued_removed", -1), 1);
   auto queues = broker::stream_info(*conn, pipeline::queues_stream);
   CAF_CHECK(queues && queues->messages == 0);
+  auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  auto record = tasks.get(pipeline::task_key(queued));
+  CAF_REQUIRE(record.has_value());
+  auto crashed_queued = decode_task(record->value);
+  CAF_REQUIRE(crashed_queued.has_value());
+  CAF_CHECK_EQUAL(crashed_queued->status, task_status::crashed);
+  CAF_CHECK(crashed_queued->error.find("deleted") != std::string::npos);
   CAF_CHECK(list_row("flaky", [](const value& r) { return r.is_null(); }).is_null());
   CAF_CHECK_EQUAL(cli("delete flaky", out), 1); // nothing left
 }
