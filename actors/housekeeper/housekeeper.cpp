@@ -7,6 +7,8 @@
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/analysis_tracker.hpp"
 #include "runtime/pipeline/layout.hpp"
+#include "runtime/pipeline/live_nodes.hpp"
+#include "runtime/pipeline/queue_drain.hpp"
 #include "runtime/task/codec.hpp"
 #include "runtime/task/uid.hpp"
 
@@ -27,6 +29,10 @@ struct housekeeper_state {
   pipeline::analysis_tracker tracker;
   /// Crashed records to delete, by expiry time (Unix seconds).
   std::multimap<double, std::pair<std::string, std::uint64_t>> crashed;
+  /// Non-persistent binds no live node serves, since when (Unix seconds).
+  std::map<std::string, double> offline_since;
+  /// Queues of removed binds being emptied.
+  std::vector<std::unique_ptr<pipeline::queue_drain>> drains;
   /// Replies of the asynchronous stream API calls, to log failures.
   std::string api_inbox;
   std::optional<broker::subscription> api_replies;
@@ -201,6 +207,8 @@ void step_down(housekeeper_state& st, const housekeeper_deps& deps) {
   stop_feed(st, deps);
   st.tracker = {};
   st.crashed.clear();
+  st.offline_since.clear();
+  st.drains.clear();
 }
 
 /// Takes or refreshes the lease; returns true while leading.
@@ -269,6 +277,62 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
   settle_unseen(st, deps, opts, now - 2 * opts.interval.count() / 1000.0);
 }
 
+/// Removes `identity`'s bind and queue consumer and starts taking its
+/// queued tasks out.
+void remove_bind(housekeeper_state& st, const housekeeper_deps& deps,
+                 const housekeeper_options& opts, const std::string& identity) {
+  auto ttl = std::chrono::duration_cast<std::chrono::seconds>(opts.bind_offline_ttl).count();
+  st.log->info("removing non-persistent bind {}: no live replica for {}s (bind_offline_ttl); its "
+               "queued tasks are recorded Crashed",
+               identity, ttl);
+  if (auto r = deps.binds->purge(identity); !r) {
+    st.log->warn("cannot remove bind {}: {}", identity, r.error().message);
+    return;
+  }
+  (void)broker::delete_consumer(*deps.conn, pipeline::queues_stream,
+                                pipeline::queue_durable(identity));
+  auto drain = pipeline::queue_drain::start(
+      deps.conn, deps.tasks, identity,
+      "non-persistent identity " + identity + " had no live replica for " + std::to_string(ttl) +
+          "s (bind_offline_ttl); its bind and queue were removed");
+  if (drain)
+    st.drains.push_back(std::move(*drain));
+  else
+    st.log->warn("cannot empty the queue of {}: {}", identity, drain.error().message);
+}
+
+/// Finds non-persistent binds without a live replica and removes those
+/// offline for `bind_offline_ttl`. A new leader starts their clocks afresh.
+void retire_offline_binds(housekeeper_state& st, const housekeeper_deps& deps,
+                          const housekeeper_options& opts) {
+  for (auto i = st.drains.begin(); i != st.drains.end();) {
+    if (!(*i)->finished()) {
+      ++i;
+      continue;
+    }
+    st.log->info("queue of {} emptied: {} task(s) recorded Crashed", (*i)->identity(),
+                 (*i)->removed());
+    i = st.drains.erase(i);
+  }
+  auto binds = deps.binds->entries();
+  auto nodes = pipeline::read_live_nodes(*deps.nodes);
+  if (!binds || !nodes) return;
+  auto now = unix_now();
+  std::map<std::string, double> offline;
+  for (const auto& e : *binds) {
+    auto json = value::parse(e.value, nullptr, false);
+    if (!json.is_object() || json.value("persistent", true)) continue;
+    if (!pipeline::serving_nodes(*nodes, e.key).empty()) continue;
+    auto known = st.offline_since.find(e.key);
+    auto since = known == st.offline_since.end() ? now : known->second;
+    if (now - since >= opts.bind_offline_ttl.count() / 1000.0)
+      remove_bind(st, deps, opts, e.key);
+    else
+      offline.emplace(e.key, since);
+  }
+  st.offline_since = std::move(offline);
+}
+
 housekeeper_actor::behavior_type
 housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, housekeeper_deps deps,
             housekeeper_options opts) {
@@ -283,7 +347,10 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
   self->send(self, tick_atom::value);
   return {
       [self, deps, opts](tick_atom) {
-        if (hold_lease(self, deps, opts)) expire(self, deps, opts);
+        if (hold_lease(self, deps, opts)) {
+          expire(self, deps, opts);
+          retire_offline_binds(self->state, deps, opts);
+        }
         self->delayed_send(self, opts.interval, tick_atom::value);
       },
       [self, deps, opts](const broker::kv_entry& entry) {

@@ -23,11 +23,15 @@ struct housekeeper_options {
   std::chrono::milliseconds crashed_ttl = std::chrono::hours{72};
   /// A task Started longer than this is recorded Crashed.
   std::chrono::milliseconds started_timeout = std::chrono::minutes{30};
+  /// A non-persistent bind with no live replica for this long is removed,
+  /// with its queue.
+  std::chrono::milliseconds bind_offline_ttl = std::chrono::minutes{10};
 };
 
 struct housekeeper_deps {
   std::shared_ptr<broker::connection> conn;
   std::shared_ptr<broker::kv_bucket> tasks;
+  std::shared_ptr<broker::kv_bucket> binds;
   /// The bucket with expiring entries holding the leadership key.
   std::shared_ptr<broker::kv_bucket> nodes;
   std::shared_ptr<pipeline::metrics> metrics;
@@ -37,8 +41,10 @@ struct housekeeper_deps {
 /// enables it, one of them leading. The leader reads every update of
 /// `sy_tasks`, announces analyses whose last task ended on
 /// `sy.events.analysis.<root>`, removes their Finished records, expires
-/// Crashed records after `crashed_ttl` and records tasks Started longer than
-/// `started_timeout` as Crashed. Spawn it detached: leadership calls block.
+/// Crashed records after `crashed_ttl`, records tasks Started longer than
+/// `started_timeout` as Crashed, and removes non-persistent binds (and their
+/// queued tasks, recorded Crashed) once no live node has served them for
+/// `bind_offline_ttl`. Spawn it detached: leadership calls block.
 using housekeeper_actor =
     caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<broker::kv_entry>>;
 

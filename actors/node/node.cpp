@@ -245,8 +245,9 @@ int run_node(const config::loaded_config& loaded) {
     std::optional<housekeeper_actor> keeper;
     if (exit_code == 0 && cfg.housekeeper.enabled) {
       housekeeper_options hopts{name, std::min(cfg.housekeeper.interval, lopts.nodes_ttl / 3),
-                                cfg.housekeeper.crashed_ttl, cfg.housekeeper.started_timeout};
-      keeper = spawn_housekeeper(sys, housekeeper_deps{*conn, tasks, nodes, metrics}, hopts);
+                                cfg.housekeeper.crashed_ttl, cfg.housekeeper.started_timeout,
+                                cfg.housekeeper.bind_offline_ttl};
+      keeper = spawn_housekeeper(sys, housekeeper_deps{*conn, tasks, binds, nodes, metrics}, hopts);
     }
 
     auto started_at = unix_now();

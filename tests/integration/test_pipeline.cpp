@@ -269,4 +269,27 @@ CAF_TEST(a changed bind retires the replicas of the older one) {
   CAF_CHECK(new_node.log_text().find("bind replaced") == std::string::npos);
 }
 
+CAF_TEST(a non persistent bind without live replicas is removed with its queue) {
+  node_process keeper{"[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n"
+                      "bind_offline_ttl = \"2s\"\n" +
+                          consumer("steady", R"([{type = "other"}])"),
+                      server.url()};
+  CAF_CHECK(keeper.wait_for_log("running"));
+  node_process temp{"[housekeeper]\nenabled = false\n" + consumer("temp", R"([{type = "job"}])") +
+                        "persistent = false\n",
+                    server.url()};
+  CAF_CHECK(temp.wait_for_log("running"));
+  CAF_CHECK_EQUAL(temp.stop(), 0);
+  // Routed while the bind is still there, then stranded in the queue.
+  auto root = send({{"type", "job"}});
+  REQUIRE_EVENT(root, keeper);
+  CAF_CHECK_EQUAL(receivers(root, "Crashed"), names{"temp"});
+  CAF_CHECK(keeper.wait_for_log("removing non-persistent bind temp"));
+  CAF_CHECK(keeper.wait_for_log("queue of temp emptied: 1 task(s)"));
+  auto binds = broker::kv_bucket::open(conn, pipeline::binds_bucket);
+  CAF_REQUIRE(binds.has_value());
+  CAF_CHECK(!binds->get("temp").has_value());
+  CAF_CHECK(binds->get("steady").has_value());
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
