@@ -121,7 +121,7 @@ void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_op
   st.idle.push_back(f.worker);
   auto& m = deps.metrics->of(opts.own_bind.identity);
   m.in_flight--;
-  m.processing_us += static_cast<std::uint64_t>(r.seconds * 1e6);
+  m.processing.observe(r.seconds);
   if (r.crashed)
     st.log->warn("[{} {} {}] crashed: {}", f.job.uid, f.job.root_uid, opts.own_bind.identity,
                  r.error);
@@ -164,8 +164,7 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
     auto& m = deps.metrics->of(opts.own_bind.identity);
     m.assigned++;
     m.in_flight++;
-    auto waited = unix_now() - t.last_update;
-    if (waited > 0) m.queue_wait_us += static_cast<std::uint64_t>(waited * 1e6);
+    m.queue_wait.observe(unix_now() - t.last_update);
     t.status = task_status::started;
     t.last_update = unix_now();
     deps.tasks->put_async(pipeline::task_key(t), encode(t), [](expected<std::uint64_t>) {});

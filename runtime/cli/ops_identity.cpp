@@ -5,6 +5,7 @@
 #include "runtime/cli/command.hpp"
 #include "runtime/cli/ops_common.hpp"
 #include "runtime/pipeline/layout.hpp"
+#include "runtime/pipeline/metrics.hpp"
 #include "runtime/pipeline/queue_drain.hpp"
 
 #include <iostream>
@@ -29,10 +30,20 @@ struct identity_row {
   value metrics = value::object();
 };
 
-/// Adds every numeric counter of `from` into `into`.
+/// Adds every number of `from` into `into`, recursing into objects (the
+/// histograms' bucket counts add up the same way).
 void add_counters(value& into, const value& from) {
-  for (const auto& [key, v] : from.items())
-    if (v.is_number_integer()) into[key] = into.value(key, std::int64_t{0}) + v.get<std::int64_t>();
+  for (const auto& [key, v] : from.items()) {
+    if (v.is_number_integer())
+      into[key] = into.value(key, std::int64_t{0}) + v.get<std::int64_t>();
+    else if (v.is_number())
+      into[key] = into.value(key, 0.0) + v.get<double>();
+    else if (v.is_object()) {
+      auto& nested = into[key];
+      if (!nested.is_object()) nested = value::object();
+      add_counters(nested, v);
+    }
+  }
 }
 
 void add_node(identity_row& row, const std::string& identity, const live_node& node) {
@@ -99,6 +110,16 @@ value row_json(const std::string& identity, const identity_row& row) {
           {"metrics", row.metrics}};
 }
 
+/// The median of a histogram in the metrics, as "<=2.5ms"; "-" if none.
+std::string median(const value& metrics, const char* histogram) {
+  auto ms =
+      pipeline::duration_histogram::quantile_ms(metrics.value(histogram, value::object()), 0.5);
+  if (!ms) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "<=%gms", *ms);
+  return text;
+}
+
 std::vector<std::string> row_cells(const value& j) {
   auto number = [](const value& v) { return v.is_null() ? std::string{"-"} : v.dump(); };
   std::string nodes;
@@ -114,6 +135,8 @@ std::vector<std::string> row_cells(const value& j) {
           std::to_string(j["crashed"].get<int>()),
           std::to_string(j["replicas"].get<int>()),
           number(j["metrics"].value("finished", value{})),
+          median(j["metrics"], "queue_wait"),
+          median(j["metrics"], "processing"),
           nodes.empty() ? "-" : nodes,
           j["filters"].dump()};
 }
@@ -152,7 +175,7 @@ int run_list(const ops_flags& flags) {
   }
   std::vector<std::vector<std::string>> table{{"IDENTITY", "VERSION", "PERSISTENT", "PENDING",
                                                "IN-FLIGHT", "CRASHED", "REPLICAS", "FINISHED",
-                                               "NODES", "FILTERS"}};
+                                               "WAIT P50", "RUN P50", "NODES", "FILTERS"}};
   for (const auto& j : identities)
     table.push_back(row_cells(j));
   print_table(table);

@@ -75,6 +75,11 @@ CAF_TEST(list shows binds with their live replicas and queues) {
   CAF_CHECK(row["in_flight"] == 0);
   CAF_CHECK(row["crashed"] == 0);
   CAF_CHECK_EQUAL(row["metrics"].value("finished", -1), 1);
+  // One task waited and ran: one observation in each histogram, and the
+  // synthetic consumer's 1 ms service time lands above the 1 ms bucket.
+  CAF_CHECK_EQUAL(row["metrics"]["queue_wait"].value("count", -1), 1);
+  CAF_CHECK_EQUAL(row["metrics"]["processing"].value("count", -1), 1);
+  CAF_CHECK(row["metrics"]["processing"].value("sum_ms", 0.0) >= 1.0);
   CAF_CHECK(row["filters"] == value::parse(R"([{"type": "sample"}])"));
   std::string text;
   CAF_CHECK_EQUAL(cli("list", text), 0);
