@@ -238,12 +238,24 @@ void on_delivered(self_pointer self, const scheduler_deps& deps, const scheduler
           });
 }
 
-void heartbeat_all(scheduler_state& st) {
+/// How often a running task's Started record gets a fresh `last_update`,
+/// so the housekeeper's `started_timeout` only catches tasks whose worker
+/// is gone, never long ones still running.
+constexpr double started_refresh_seconds = 60;
+
+void heartbeat_all(scheduler_state& st, const scheduler_deps& deps) {
   for (auto& q : st.queue)
     for (auto& h : q)
       (void)h.msg->in_progress();
-  for (auto& [_, f] : st.in_flight)
+  auto now = unix_now();
+  for (auto& [_, f] : st.in_flight) {
     (void)f.msg->in_progress();
+    if (now - f.job.last_update < started_refresh_seconds) continue;
+    // Written from this actor before any terminal record of the task, so
+    // the stream keeps them in that order.
+    f.job.last_update = now;
+    deps.tasks->put_async(pipeline::task_key(f.job), encode(f.job), [](expected<std::uint64_t>) {});
+  }
 }
 
 void hand_back_queue(scheduler_state& st, const scheduler_deps& deps) {
@@ -270,8 +282,8 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
       [self, deps, opts](delivered_atom, delivery msg) {
         on_delivered(self, deps, opts, std::move(msg));
       },
-      [self, opts](tick_atom) {
-        heartbeat_all(self->state);
+      [self, deps, opts](tick_atom) {
+        heartbeat_all(self->state, deps);
         if (!self->state.stopping) self->delayed_send(self, opts.heartbeat, tick_atom::value);
       },
       [self](committed_atom) {
