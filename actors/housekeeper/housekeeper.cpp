@@ -363,6 +363,11 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
 
 } // namespace
 
+void release_housekeeper_lease(broker::kv_bucket& nodes, const std::string& node) {
+  auto lease = nodes.get(housekeeper_lease_key);
+  if (lease && lease->value == node) (void)nodes.erase(housekeeper_lease_key);
+}
+
 housekeeper_actor spawn_housekeeper(caf::actor_system& sys, housekeeper_deps deps,
                                     housekeeper_options opts) {
   return sys.spawn<caf::detached>(housekeeper, std::move(deps), std::move(opts));

@@ -55,6 +55,11 @@ housekeeper_actor spawn_housekeeper(caf::actor_system& sys, housekeeper_deps dep
 /// The key of the leadership lease in `sy_nodes`.
 inline constexpr const char* housekeeper_lease_key = "lease.housekeeper";
 
+/// Gives up the lease if `node` holds it, so that another node's
+/// housekeeper leads at its next pass instead of after the lease expired.
+/// For a node that stops; blocking.
+void release_housekeeper_lease(broker::kv_bucket& nodes, const std::string& node);
+
 } // namespace sy::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sy::broker::kv_entry)

@@ -16,6 +16,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <future>
 #include <optional>
 #include <thread>
@@ -273,10 +274,12 @@ int run_node(const config::loaded_config& loaded) {
     for (auto& f : queue_feeds)
       f.stop();
     std::atomic<bool> stopped{false};
+    std::atomic<bool> handed_back{false};
     std::thread second_signal([&] {
       while (!stopped) {
         if (wait_signal(signals, 100ms) != 0) {
           log->warn("second signal: handing in-flight tasks back now");
+          handed_back = true;
           for (auto& s : schedulers)
             caf::anon_send(s, stop_atom::value, true);
           return;
@@ -290,6 +293,7 @@ int run_node(const config::loaded_config& loaded) {
             .receive([](stopped_atom) {},
                      [&](const caf::error&) {
                        log->warn("grace period over: handing in-flight tasks back");
+                       handed_back = true;
                        self->request(s, 5s, stop_atom::value, true)
                            .receive([](stopped_atom) {}, [](const caf::error&) {});
                      });
@@ -308,7 +312,20 @@ int run_node(const config::loaded_config& loaded) {
     for (auto& s : schedulers)
       caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(lookup_tasks, caf::exit_reason::user_shutdown);
-    if (keeper) caf::anon_send_exit(*keeper, caf::exit_reason::user_shutdown);
+    if (keeper) {
+      caf::anon_send_exit(*keeper, caf::exit_reason::user_shutdown);
+      release_housekeeper_lease(*nodes, name);
+    }
+    if (handed_back) {
+      // Consumer code may still run on worker threads, and the actor system
+      // would wait for it: every task it holds is already handed back, so
+      // leave now.
+      log->info("node {} stopped; consumer code still running was abandoned", name);
+      *closing = true;
+      if (embedded) embedded->stop();
+      spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+      std::_Exit(exit_code);
+    }
   }
   log->info("node {} stopped", name);
   *closing = true;

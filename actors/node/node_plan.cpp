@@ -125,6 +125,8 @@ broker::pull_options queue_pull_options(const consumer_plan& plan) {
   opts.consumer = pipeline::queue_durable(plan.bind.identity);
   opts.window = std::max(min_window, window_per_worker * plan.options.concurrency);
   opts.batch = std::max(1, opts.window / 4);
+  opts.expires = queue_pull_expires;
+  opts.idle_heartbeat = queue_pull_expires / 2;
   return opts;
 }
 

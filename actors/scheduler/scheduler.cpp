@@ -69,7 +69,7 @@ void start_commit(self_pointer self, const scheduler_deps& deps, const scheduler
 }
 
 void hand_back(const scheduler_deps& deps, const delivery& msg) {
-  (void)msg->nak();
+  (void)msg->nak(hand_back_delay);
   deps.pull_credit->release();
 }
 
@@ -318,6 +318,9 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
             hand_back(deps, f.msg);
           }
           st.in_flight.clear();
+          // A graceful stop still waiting is over too.
+          if (st.stop_promise) st.stop_promise->deliver(stopped_atom::value);
+          st.stop_promise.reset();
           return stopped_atom::value;
         }
         if (st.in_flight.empty() && st.committing == 0) return stopped_atom::value;

@@ -19,6 +19,18 @@
 
 namespace sy::actors {
 
+/// Lifetime of the pull requests on an identity's queue. A request still
+/// waiting at the server when its puller stops (or pauses) takes whatever
+/// becomes deliverable and sends it to an inbox nobody reads, where it waits
+/// for ack_wait: short requests keep that window short.
+inline constexpr std::chrono::milliseconds queue_pull_expires{2000};
+
+/// Delay of the nak that hands a task back (graceful or hard stop, retired
+/// bind): longer than any pull request of this node can still wait at the
+/// server, so the task goes to a live puller instead of into one of those.
+inline constexpr std::chrono::milliseconds hand_back_delay =
+    queue_pull_expires + std::chrono::seconds{1};
+
 /// How one identity's queue is served on this node.
 struct scheduler_options {
   /// The bind this node registered for the identity.

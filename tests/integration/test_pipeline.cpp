@@ -6,6 +6,7 @@
 #include "runtime/task/uid.hpp"
 #include "tests/integration/pipeline_fixture.hpp"
 
+#include <csignal>
 #include <thread>
 
 using namespace sy;
@@ -221,8 +222,32 @@ CAF_TEST(a graceful stop finishes in flight tasks and hands back the rest) {
   // work queue dropped them); the four waiting ones went back to the stream.
   auto stream = broker::stream_info(*conn, pipeline::queues_stream);
   CAF_CHECK(stream && stream->messages == 4);
+  // Handed back, none stranded: all done well before the 30 s ack_wait.
   node_process b{toml, server.url()};
-  CAF_CHECK_EQUAL(wait_all(roots, 30), roots.size());
+  CAF_CHECK_EQUAL(wait_all(roots, 15), roots.size());
+}
+
+CAF_TEST(a second signal hands in flight tasks back at once) {
+  auto toml = [](int service_ms) {
+    return "[router]\ninstances = 1\n" +
+           consumer("work", R"([{type = "job"}])",
+                    "{ service_time_ms = " + std::to_string(service_ms) + " }", 2);
+  };
+  node_process a{toml(20000), server.url()};
+  CAF_CHECK(a.wait_for_log("running"));
+  std::vector<std::string> roots{send({{"type", "job"}}), send({{"type", "job"}})};
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  a.signal(SIGTERM);
+  CAF_CHECK(a.wait_for_log("stopping"));
+  // The tasks need 20 s and the grace is 10 s: only the hand-back ends it soon.
+  auto started = std::chrono::steady_clock::now();
+  CAF_CHECK_EQUAL(a.stop(8), 0);
+  CAF_CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds{8});
+  CAF_CHECK(a.log_text().find("second signal: handing in-flight tasks back") != std::string::npos);
+  // Handed back, not merely abandoned: another node gets them well before
+  // the 30 s ack_wait would redeliver them.
+  node_process b{toml(5), server.url()};
+  CAF_CHECK_EQUAL(wait_all(roots, 10), roots.size());
 }
 
 CAF_TEST(send waits for the analysis and tells how it ended) {

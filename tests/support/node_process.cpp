@@ -73,6 +73,10 @@ int node_process::stop(int seconds) {
   return -1;
 }
 
+void node_process::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 void node_process::kill9() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);

@@ -23,6 +23,8 @@ public:
   /// Sends SIGTERM and waits up to `seconds`; returns the exit status, or -1
   /// if it had to be killed.
   int stop(int seconds = 30);
+  /// Sends `sig` without waiting.
+  void signal(int sig);
   /// SIGKILL, as a crash.
   void kill9();
   /// Starts the same configuration again after `stop` or `kill9`.
