@@ -11,12 +11,14 @@
 #include "runtime/broker/pull_consumer.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/layout.hpp"
+#include "runtime/pipeline/log_publisher.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <optional>
 #include <thread>
@@ -133,6 +135,21 @@ int run_node(const config::loaded_config& loaded) {
     log->error("{}", conn.error().message);
     return 1;
   }
+  // Log records go to SY_LOGS too while the node runs (log.publish).
+  std::unique_ptr<pipeline::log_publisher> log_publisher;
+  if (cfg.log.publish) {
+    log_publisher = std::make_unique<pipeline::log_publisher>(*conn, name);
+    log::add_sink(log_publisher->sink());
+  }
+  auto stop_publishing_logs = [&log_publisher] {
+    if (!log_publisher) return;
+    log::remove_sink(log_publisher->sink());
+    log_publisher.reset();
+  };
+  struct scope_exit {
+    std::function<void()> run;
+    ~scope_exit() { run(); }
+  } logs_guard{stop_publishing_logs};
   pipeline::layout_options lopts;
   lopts.replicas = cfg.broker.replicas;
   lopts.memory_storage = cfg.broker.storage == "memory";
@@ -321,6 +338,7 @@ int run_node(const config::loaded_config& loaded) {
       // would wait for it: every task it holds is already handed back, so
       // leave now.
       log->info("node {} stopped; consumer code still running was abandoned", name);
+      stop_publishing_logs();
       *closing = true;
       if (embedded) embedded->stop();
       spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
@@ -328,6 +346,7 @@ int run_node(const config::loaded_config& loaded) {
     }
   }
   log->info("node {} stopped", name);
+  stop_publishing_logs();
   *closing = true;
   return exit_code;
 }

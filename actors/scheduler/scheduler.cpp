@@ -48,7 +48,7 @@ struct scheduler_state {
   bool stopping = false;
   /// Another node registered a different bind for the identity.
   bool retired = false;
-  std::shared_ptr<spdlog::logger> log = log::get("scheduler");
+  std::shared_ptr<spdlog::logger> log;
 };
 
 namespace {
@@ -268,6 +268,7 @@ void hand_back_queue(scheduler_state& st, const scheduler_deps& deps) {
 
 scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
                                          scheduler_deps deps, scheduler_options opts) {
+  self->state.log = log::get("scheduler." + opts.own_bind.identity);
   for (int i = 0; i < opts.concurrency; ++i)
     if (auto w = spawn_worker(self, deps, opts)) self->state.idle.push_back(w);
   self->set_exit_handler([self](const caf::exit_msg& msg) {

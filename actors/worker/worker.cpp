@@ -27,7 +27,8 @@ spdlog::level::level_enum to_spdlog(log_level level) {
 class context final : public consumer_context {
 public:
   context(const work_order& order, const worker_options& opts, std::vector<task>& children)
-      : order_(order), opts_(opts), children_(children), log_(log::get("consumer")) {}
+      : order_(order), opts_(opts), children_(children),
+        log_(log::get("consumer." + opts.identity)) {}
 
   void send(task child) override { children_.push_back(std::move(child)); }
 

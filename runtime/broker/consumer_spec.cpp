@@ -13,6 +13,8 @@ const char* to_string(deliver_policy p) {
     return "new";
   case deliver_policy::last_per_subject:
     return "last_per_subject";
+  case deliver_policy::by_start_time:
+    return "by_start_time";
   }
   return "?";
 }
@@ -29,6 +31,8 @@ jsDeliverPolicy to_nats(deliver_policy p) {
     return js_DeliverNew;
   case deliver_policy::last_per_subject:
     return js_DeliverLastPerSubject;
+  case deliver_policy::by_start_time:
+    return js_DeliverByStartTime;
   }
   return js_DeliverAll;
 }
@@ -110,6 +114,10 @@ expected<ensure_outcome> ensure_consumer(connection& conn, const consumer_spec& 
       cc.Durable = spec.durable.c_str();
       if (!spec.description.empty()) cc.Description = spec.description.c_str();
       cc.DeliverPolicy = to_nats(spec.deliver);
+      if (spec.deliver == deliver_policy::by_start_time)
+        cc.OptStartTime =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(spec.start_time.time_since_epoch())
+                .count();
       cc.AckPolicy = spec.acks ? js_AckExplicit : js_AckNone;
       cc.AckWait = want.ack_wait;
       cc.MaxDeliver = want.max_deliver;

@@ -12,7 +12,8 @@ namespace sy::broker {
 
 class connection;
 
-enum class deliver_policy { all, new_only, last_per_subject };
+/// Where a new consumer starts; `by_start_time` uses `consumer_spec::start_time`.
+enum class deliver_policy { all, new_only, last_per_subject, by_start_time };
 
 const char* to_string(deliver_policy p);
 
@@ -34,6 +35,8 @@ struct consumer_spec {
   /// beyond it the server delivers nothing more (JetStream default 1000).
   std::int64_t max_ack_pending = 1000;
   deliver_policy deliver = deliver_policy::all;
+  /// With `by_start_time`: the first message stored at or after this.
+  std::chrono::system_clock::time_point start_time;
   /// Explicit acks. False means no acks at all (AckNone): a message is done
   /// once delivered; for readers that start over from scratch anyway.
   bool acks = true;

@@ -17,8 +17,11 @@ struct state {
   }();
   options opts;
 
+  /// The level of `name`, else of its subsystem (`consumer` for
+  /// `consumer.classifier`), else the default.
   spdlog::level::level_enum level_of(const std::string& name) const {
     auto i = opts.levels.find(name);
+    if (i == opts.levels.end()) i = opts.levels.find(name.substr(0, name.find('.')));
     return i == opts.levels.end() ? opts.level : i->second;
   }
 };

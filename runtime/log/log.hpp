@@ -19,9 +19,10 @@ struct options {
   std::map<std::string, spdlog::level::level_enum> levels;
 };
 
-/// Returns the logger named `subsystem` ("router", "broker", ...), creating
-/// it on first use. Every logger writes to stderr and to the sinks added with
-/// `add_sink`. Thread-safe; the returned pointer stays valid for the process.
+/// Returns the logger named `subsystem` ("router", "broker", ...; or
+/// "<subsystem>.<identity>" for one consumer identity, which takes the
+/// subsystem's level), creating it on first use. Every logger writes to stderr and to the sinks
+/// added with `add_sink`. Thread-safe; the returned pointer stays valid for the process.
 std::shared_ptr<spdlog::logger> get(std::string_view subsystem);
 
 /// Applies `opts` to existing loggers and to those created later.

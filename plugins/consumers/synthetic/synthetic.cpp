@@ -8,6 +8,8 @@
 //   crash_probability  number in 0..1 (default 0)
 //   emit               list of header tables, one child task each (default none)
 //   seed               integer; default: random per worker
+//   log                text written through ctx.log at info for every task
+//                      (default none)
 #include "runtime/plugin/registry.hpp"
 
 #include <random>
@@ -23,6 +25,7 @@ struct synthetic_options {
   double crash_probability = 0;
   value emit = value::array();
   std::optional<std::uint64_t> seed;
+  std::string log;
 };
 
 error bad_key(const std::string& key, const std::string& expected) {
@@ -54,10 +57,13 @@ expected<synthetic_options> parse_options(const value& config) {
     } else if (key == "seed") {
       if (!v.is_number_integer()) return bad_key(key, "expected an integer");
       opts.seed = v.get<std::uint64_t>();
+    } else if (key == "log") {
+      if (!v.is_string()) return bad_key(key, "expected a string");
+      opts.log = v.get<std::string>();
     } else {
       return make_error(errc::config, "sy.consumers.synthetic: unknown key \"" + key +
                                           "\" (known: service_time_ms, distribution, "
-                                          "crash_probability, emit, seed)");
+                                          "crash_probability, emit, seed, log)");
     }
   }
   return opts;
@@ -69,6 +75,7 @@ public:
       : opts_(std::move(opts)), rng_(opts_.seed ? *opts_.seed : std::random_device{}()) {}
 
   expected<void> process(const task&, consumer_context& ctx) override {
+    if (!opts_.log.empty()) ctx.log(log_level::info, opts_.log);
     if (auto ms = service_time_ms(); ms > 0)
       std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms));
     if (opts_.crash_probability > 0 &&
