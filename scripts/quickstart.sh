@@ -33,6 +33,17 @@ echo "\$ switchyard send --header type=sample --header kind=raw --wait=30"
 "$sy" send --config config/quickstart.toml --header type=sample --header kind=raw --wait=30
 
 echo
+echo "== The consumers, their queues and live replicas"
+sleep 1.5 # the node's next heartbeat carries the metrics of this run
+echo "\$ switchyard list"
+"$sy" list --config config/quickstart.toml
+
+echo
+echo "== What the classifier logged (kept in SY_LOGS)"
+echo "\$ switchyard logs --identity classifier --since 5m"
+"$sy" logs --config config/quickstart.toml --identity classifier --since 5m
+
+echo
 echo "== Stopping the node (SIGTERM: finish in-flight tasks, ack, exit 0)"
 kill -TERM $node
 wait $node
