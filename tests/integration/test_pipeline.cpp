@@ -294,6 +294,24 @@ CAF_TEST(a changed bind retires the replicas of the older one) {
   CAF_CHECK(new_node.log_text().find("bind replaced") == std::string::npos);
 }
 
+CAF_TEST(a task listed as spawned whose record never comes does not hold the analysis) {
+  node_process node{"[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n" +
+                        consumer("work", R"([{type = "job"}])"),
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  // A finished task whose record lists a child that was never declared (a
+  // removal cut short, or a record removed by hand): the housekeeper looks
+  // the child up, finds nothing and announces the analysis without it.
+  auto t = fork_for(make_task({{"type", "job"}}), "work");
+  t.status = task_status::finished;
+  t.spawned = {new_uid()};
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  CAF_REQUIRE(tasks->put(pipeline::task_key(t), encode(t)));
+  REQUIRE_EVENT(t.root_uid, node);
+  CAF_CHECK_EQUAL(receivers(t.root_uid, "Finished"), names{"work"});
+}
+
 CAF_TEST(a non persistent bind without live replicas is removed with its queue) {
   node_process keeper{"[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n"
                       "bind_offline_ttl = \"2s\"\n" +
