@@ -23,7 +23,7 @@ class age_ranker final : public ranker {
 public:
   explicit age_ranker(double aging_seconds) : aging_(aging_seconds) {}
   double score(const task& t, const rank_context& ctx) const override {
-    return priority_class(t) + std::max(0.0, ctx.age_seconds) / aging_;
+    return priority_class(t) - ctx.queued_at / aging_;
   }
 
 private:

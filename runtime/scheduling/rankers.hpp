@@ -10,10 +10,12 @@
 
 namespace sy::scheduling {
 
-/// What a ranker knows besides the task.
+/// What a ranker knows besides the task. A score is computed once, when the
+/// task is pushed, and must order correctly at every later moment: rankers
+/// use when a task was queued, not how long it has waited so far.
 struct rank_context {
-  /// Seconds the task has been waiting (since it was queued).
-  double age_seconds = 0;
+  /// When the task was queued (Unix seconds).
+  double queued_at = 0;
   /// Deliveries so far (1 on the first).
   std::uint32_t attempt = 1;
   /// Seconds since a task with the same hash last finished; none if it
@@ -33,7 +35,9 @@ public:
 ///   inside a class. No config.
 /// - `sy.rankers.age`: the priority class plus one class per `aging` of
 ///   waiting (config `aging`, a duration, default "60s"), so a low task
-///   overtakes fresh high ones after 2 × aging: nothing starves.
+///   overtakes fresh high ones after 2 × aging: nothing starves. Scored as
+///   class − queued_at / aging, which orders as class + waited / aging at
+///   every moment.
 /// - `sy.rankers.grace_period` (KAT): never run → top band (3); last run
 ///   longer ago than `grace_period` (default "24h") → overdue band (2);
 ///   otherwise in [0, 1), growing with the whole seconds elapsed since the

@@ -46,11 +46,14 @@ CAF_TEST(the priority ranker keeps Karton order and FIFO inside a class) {
 
 CAF_TEST(the age ranker lets a long waiting low task overtake fresh high ones) {
   auto r = ranker_of("sy.rankers.age", value{{"aging", "10s"}});
+  // Pushed at different times, each scored when pushed.
+  double now = 1'800'000'000;
   rank_context fresh;
+  fresh.queued_at = now;
   rank_context waited_long;
-  waited_long.age_seconds = 25; // 2.5 classes of aging
+  waited_long.queued_at = now - 25; // 2.5 classes of aging
   rank_context waited_a_bit;
-  waited_a_bit.age_seconds = 5;
+  waited_a_bit.queued_at = now - 5;
   CAF_CHECK_EQUAL(ranked(*r, {{with_priority(priority::high, "fresh high"), fresh},
                               {with_priority(priority::low, "old low"), waited_long},
                               {with_priority(priority::normal, "normal"), waited_a_bit}}),
