@@ -135,10 +135,31 @@ int run_node(const config::loaded_config& loaded) {
     log->error("{}", conn.error().message);
     return 1;
   }
-  // Log records go to SY_LOGS too while the node runs (log.publish).
+  pipeline::layout_options lopts;
+  lopts.replicas = cfg.broker.replicas;
+  lopts.memory_storage = cfg.broker.storage == "memory";
+  lopts.dedup_window = cfg.broker.dedup_window;
+  // Long enough that a busy node does not lose its entries (and leases).
+  lopts.nodes_ttl = std::max<std::chrono::milliseconds>(3 * cfg.node.heartbeat_interval, 10s);
+  if (auto r = pipeline::ensure_layout(**conn, lopts); !r) {
+    log->error("{}", r.error().message);
+    return r.error().code == errc::conflict ? 2 : 1;
+  }
+  // From here on log records go to SY_LOGS too (log.publish), through a
+  // connection of the publisher's own.
   std::unique_ptr<pipeline::log_publisher> log_publisher;
   if (cfg.log.publish) {
-    log_publisher = std::make_unique<pipeline::log_publisher>(*conn, name);
+    pipeline::log_publisher_options popts;
+    popts.connection.urls = urls;
+    popts.connection.name = "switchyard-node " + name + " logs";
+    popts.connection.connect_timeout = cfg.broker.connect_timeout;
+    popts.node = name;
+    auto started = pipeline::log_publisher::start(std::move(popts));
+    if (!started) {
+      log->error("cannot publish log records: {}", started.error().message);
+      return 1;
+    }
+    log_publisher = std::move(*started);
     log::add_sink(log_publisher->sink());
   }
   auto stop_publishing_logs = [&log_publisher] {
@@ -150,16 +171,6 @@ int run_node(const config::loaded_config& loaded) {
     std::function<void()> run;
     ~scope_exit() { run(); }
   } logs_guard{stop_publishing_logs};
-  pipeline::layout_options lopts;
-  lopts.replicas = cfg.broker.replicas;
-  lopts.memory_storage = cfg.broker.storage == "memory";
-  lopts.dedup_window = cfg.broker.dedup_window;
-  // Long enough that a busy node does not lose its entries (and leases).
-  lopts.nodes_ttl = std::max<std::chrono::milliseconds>(3 * cfg.node.heartbeat_interval, 10s);
-  if (auto r = pipeline::ensure_layout(**conn, lopts); !r) {
-    log->error("{}", r.error().message);
-    return r.error().code == errc::conflict ? 2 : 1;
-  }
   auto open = [&](const char* bucket) -> std::shared_ptr<broker::kv_bucket> {
     auto b = broker::kv_bucket::open(*conn, bucket);
     if (!b) {

@@ -3,6 +3,8 @@
 #include "runtime/broker/connection.hpp"
 #include "runtime/broker/nats_util.hpp"
 
+#include <algorithm>
+
 namespace sy::broker {
 
 const char* to_string(deliver_policy p) {
@@ -15,6 +17,8 @@ const char* to_string(deliver_policy p) {
     return "last_per_subject";
   case deliver_policy::by_start_time:
     return "by_start_time";
+  case deliver_policy::by_start_sequence:
+    return "by_start_sequence";
   }
   return "?";
 }
@@ -33,6 +37,8 @@ jsDeliverPolicy to_nats(deliver_policy p) {
     return js_DeliverLastPerSubject;
   case deliver_policy::by_start_time:
     return js_DeliverByStartTime;
+  case deliver_policy::by_start_sequence:
+    return js_DeliverByStartSequence;
   }
   return js_DeliverAll;
 }
@@ -47,8 +53,12 @@ const char* deliver_name(jsDeliverPolicy p) {
     return "last_per_subject";
   case js_DeliverLast:
     return "last";
+  case js_DeliverByStartTime:
+    return "by_start_time";
+  case js_DeliverByStartSequence:
+    return "by_start_sequence";
   default:
-    return "by_start";
+    return "?";
   }
 }
 
@@ -118,6 +128,8 @@ expected<ensure_outcome> ensure_consumer(connection& conn, const consumer_spec& 
         cc.OptStartTime =
             std::chrono::duration_cast<std::chrono::nanoseconds>(spec.start_time.time_since_epoch())
                 .count();
+      if (spec.deliver == deliver_policy::by_start_sequence)
+        cc.OptStartSeq = std::max<std::uint64_t>(spec.start_sequence, 1);
       cc.AckPolicy = spec.acks ? js_AckExplicit : js_AckNone;
       cc.AckWait = want.ack_wait;
       cc.MaxDeliver = want.max_deliver;

@@ -12,8 +12,9 @@ namespace sy::broker {
 
 class connection;
 
-/// Where a new consumer starts; `by_start_time` uses `consumer_spec::start_time`.
-enum class deliver_policy { all, new_only, last_per_subject, by_start_time };
+/// Where a new consumer starts; `by_start_time` uses `consumer_spec::start_time`,
+/// `by_start_sequence` uses `consumer_spec::start_sequence`.
+enum class deliver_policy { all, new_only, last_per_subject, by_start_time, by_start_sequence };
 
 const char* to_string(deliver_policy p);
 
@@ -37,6 +38,8 @@ struct consumer_spec {
   deliver_policy deliver = deliver_policy::all;
   /// With `by_start_time`: the first message stored at or after this.
   std::chrono::system_clock::time_point start_time;
+  /// With `by_start_sequence`: the first stream sequence delivered (>= 1).
+  std::uint64_t start_sequence = 1;
   /// Explicit acks. False means no acks at all (AckNone): a message is done
   /// once delivered; for readers that start over from scratch anyway.
   bool acks = true;

@@ -1,8 +1,15 @@
 // `switchyard logs`: replays recent log records from SY_LOGS and, with
-// --follow, prints new ones as nodes write them.
+// --follow, prints new ones as nodes write them (docs/PIPELINE.md "Logs").
+//
+// Records are read through ephemeral pull consumers of our own (no acks,
+// deleted when done, removed by the server a minute after a crash). The
+// identity is filtered by subject at the server; the level on the client,
+// since one subject filter cannot say "warn or above" (the server, 2.9, takes
+// one filter per consumer).
 
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/pull_consumer.hpp"
+#include "runtime/broker/stream_spec.hpp"
 #include "runtime/cli/client.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/cli/config_flags.hpp"
@@ -11,28 +18,40 @@
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/uid.hpp"
 
+#include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <ctime>
+#include <deque>
 #include <iostream>
 #include <mutex>
-#include <thread>
 
 namespace sy::cli {
 
 namespace {
 
 using namespace std::chrono_literals;
+using level_enum = spdlog::level::level_enum;
 
 struct logs_options {
   config_flags config;
   std::string identity;
   std::string level = "trace";
   std::string since = "1h";
+  /// -1: not given (then --since applies).
+  int last = -1;
   bool follow = false;
   bool json = false;
 };
 
 std::atomic<bool> interrupted{false};
+
+/// A record's level. Earlier nodes wrote spdlog's own name "warning" for warn.
+std::optional<level_enum> record_level(const value& r) {
+  auto text = r.value("level", "");
+  if (text == "warning") return spdlog::level::warn;
+  return log::parse_level(text);
+}
 
 /// "2026-11-22 17:33:01.872 warn  node-a [scheduler.work] message".
 std::string format_record(const value& r) {
@@ -50,6 +69,106 @@ std::string format_record(const value& r) {
          r.value("logger", "?") + "] " + r.value("message", "");
 }
 
+/// Where one read of SY_LOGS starts.
+struct read_start {
+  broker::deliver_policy deliver = broker::deliver_policy::by_start_time;
+  /// With `by_start_time`.
+  std::chrono::system_clock::time_point time;
+  /// With `by_start_sequence`.
+  std::uint64_t sequence = 1;
+  /// Without --follow: the stream's last sequence when the command started;
+  /// reading stops there even if matching records keep coming.
+  std::uint64_t until = 0;
+};
+
+/// Reads the records on `filter` from `start`, handing each one that parses
+/// to `on_record`, one at a time (on a broker thread). Without `follow` it
+/// returns once it caught up (nothing pending for the consumer, or
+/// `start.until` reached); with `follow` when interrupted. Returns the highest stream sequence it
+/// delivered, 0 if none.
+expected<std::uint64_t> read_logs(const std::shared_ptr<broker::connection>& conn,
+                                  const std::string& filter, const read_start& start, bool follow,
+                                  const std::function<void(const value&)>& on_record) {
+  broker::consumer_spec spec;
+  spec.stream = pipeline::logs_stream;
+  spec.durable = "sy-logs-" + new_uid();
+  spec.filter_subject = filter;
+  spec.deliver = start.deliver;
+  spec.start_time = start.time;
+  spec.start_sequence = start.sequence;
+  spec.acks = false;
+  spec.inactive_threshold = 1min;
+  spec.description = "switchyard logs";
+  if (auto r = broker::ensure_consumer(*conn, spec); !r) return r.error();
+  struct drop_consumer {
+    broker::connection& conn;
+    const broker::consumer_spec& spec;
+    ~drop_consumer() { (void)broker::delete_consumer(conn, spec.stream, spec.durable); }
+  } guard{*conn, spec};
+  // Nothing is delivered before the puller starts: this is what there is.
+  auto info = broker::consumer_info(*conn, spec.stream, spec.durable);
+  if (!info) return info.error();
+  if (!follow && info->num_pending == 0) return 0;
+
+  std::mutex mutex;
+  std::condition_variable progress;
+  std::uint64_t last_sequence = 0;
+  bool caught_up = false;
+  auto last_progress = std::chrono::steady_clock::now();
+  std::atomic<broker::pull_consumer*> credit{nullptr};
+  broker::pull_options popts;
+  popts.stream = spec.stream;
+  popts.consumer = spec.durable;
+  popts.window = 1024;
+  popts.batch = 256;
+  popts.expires = 2s;
+  popts.idle_heartbeat = 1s;
+  popts.start_paused = true;
+  popts.on_message = [&](broker::message m) {
+    if (auto p = credit.load()) p->release();
+    auto meta = m.metadata();
+    auto record = value::parse(m.data(), nullptr, false);
+    std::lock_guard<std::mutex> lock{mutex};
+    if (record.is_object()) on_record(record);
+    if (meta) {
+      last_sequence = std::max(last_sequence, meta->stream_seq);
+      if (meta->num_pending == 0 || (start.until > 0 && meta->stream_seq >= start.until))
+        caught_up = true;
+    }
+    last_progress = std::chrono::steady_clock::now();
+    progress.notify_all();
+  };
+  auto puller = broker::pull_consumer::start(conn, std::move(popts));
+  if (!puller) return puller.error();
+  credit = puller->get();
+  (*puller)->resume();
+
+  expected<std::uint64_t> result = 0;
+  std::unique_lock<std::mutex> lock{mutex};
+  while (!interrupted) {
+    progress.wait_for(lock, 100ms);
+    if (follow || interrupted) continue;
+    if (caught_up) break;
+    // A safety net if no message says "nothing pending" (or the broker is
+    // gone): ask the consumer after a quiet while.
+    if (std::chrono::steady_clock::now() - last_progress < 2s) continue;
+    lock.unlock();
+    auto now = broker::consumer_info(*conn, spec.stream, spec.durable);
+    lock.lock();
+    if (!now) {
+      result = now.error();
+      break;
+    }
+    if (now->num_pending == 0) break;
+    last_progress = std::chrono::steady_clock::now();
+  }
+  lock.unlock();
+  (void)(*puller)->stop(2s);
+  credit = nullptr;
+  if (!result) return result;
+  return last_sequence;
+}
+
 int run_logs(const logs_options& opts) {
   auto min_level = log::parse_level(opts.level);
   if (!min_level || *min_level == spdlog::level::off)
@@ -59,69 +178,78 @@ int run_logs(const logs_options& opts) {
   auto since = config::parse_duration(opts.since);
   if (!since) return usage_error("--since: not a duration: \"" + opts.since + "\"");
   if (!opts.identity.empty() && !pipeline::is_identity(opts.identity))
-    return usage_error("\"" + opts.identity + "\" is not a consumer identity");
+    return usage_error("--identity: \"" + opts.identity + "\" is not a consumer identity");
   auto loaded = opts.config.load();
   if (!loaded) return usage_error(loaded.error().message);
   auto conn = connect_client(loaded->config, "logs");
   if (!conn) return usage_error(conn.error().message);
+  auto stream = broker::stream_info(**conn, pipeline::logs_stream);
+  if (!stream && stream.error().code == errc::not_found)
+    return usage_error(std::string{pipeline::logs_stream} +
+                       " does not exist: no node ever ran against this broker");
+  if (!stream) return usage_error(stream.error().message);
 
-  // An ephemeral consumer of our own: no acks, gone a minute after we are.
-  broker::consumer_spec spec;
-  spec.stream = pipeline::logs_stream;
-  spec.durable = "sy-logs-" + new_uid();
-  spec.filter_subject = opts.identity.empty()
-                            ? std::string{"sy.logs.>"}
-                            : "sy.logs.*." + pipeline::identity_token(opts.identity);
-  spec.deliver = broker::deliver_policy::by_start_time;
-  spec.start_time = std::chrono::system_clock::now() - *since;
-  spec.acks = false;
-  spec.inactive_threshold = 1min;
-  spec.description = "switchyard logs";
-  if (auto r = broker::ensure_consumer(**conn, spec); !r) return usage_error(r.error().message);
-
-  std::mutex out_mutex;
-  auto printed_at = std::make_shared<std::atomic<std::int64_t>>(0);
-  broker::pull_options popts;
-  popts.stream = spec.stream;
-  popts.consumer = spec.durable;
-  popts.window = 1024;
-  popts.batch = 256;
-  popts.expires = 2s;
-  popts.idle_heartbeat = 1s;
-  auto credit = std::make_shared<std::atomic<broker::pull_consumer*>>(nullptr);
-  popts.start_paused = true;
-  popts.on_message = [&, credit, printed_at](broker::message m) {
-    auto record = value::parse(m.data(), nullptr, false);
-    if (auto p = credit->load()) p->release();
-    printed_at->store(std::chrono::steady_clock::now().time_since_epoch().count());
-    if (!record.is_object()) return;
-    auto level = log::parse_level(record.value("level", ""));
-    if (level && *level < *min_level) return;
-    std::lock_guard<std::mutex> guard{out_mutex};
-    std::cout << (opts.json ? record.dump() : format_record(record)) << std::endl;
+  auto filter = opts.identity.empty() ? std::string{"sy.logs.>"}
+                                      : "sy.logs.*." + pipeline::identity_token(opts.identity);
+  // A record of unknown level is shown only when no level was asked for.
+  auto keep = [&](const value& r) {
+    auto level = record_level(r);
+    return level ? *level >= *min_level : *min_level == spdlog::level::trace;
   };
-  auto puller = broker::pull_consumer::start(*conn, std::move(popts));
-  if (!puller) return usage_error(puller.error().message);
-  credit->store(puller->get());
-  (*puller)->resume();
+  auto print = [&](const value& r) {
+    std::cout << (opts.json ? r.dump(-1, ' ', false, value::error_handler_t::replace)
+                            : format_record(r))
+              << '\n';
+    if (opts.follow) std::cout.flush();
+  };
+  auto print_kept = [&](const value& r) {
+    if (keep(r)) print(r);
+  };
 
   std::signal(SIGINT, [](int) { interrupted = true; });
   std::signal(SIGTERM, [](int) { interrupted = true; });
-  // Without --follow: stop once the consumer has nothing left to deliver
-  // and what it delivered was printed.
-  while (!interrupted) {
-    std::this_thread::sleep_for(100ms);
-    if (opts.follow) continue;
-    auto state = broker::consumer_info(**conn, spec.stream, spec.durable);
-    if (!state) return usage_error(state.error().message);
-    auto idle = std::chrono::steady_clock::now().time_since_epoch().count() - printed_at->load();
-    if (state->num_pending == 0 &&
-        std::chrono::steady_clock::duration{idle} > std::chrono::milliseconds{300})
-      break;
+  expected<std::uint64_t> done = 0;
+  if (opts.last < 0) {
+    read_start start;
+    start.time = std::chrono::system_clock::now() - *since;
+    start.until = stream->last_seq;
+    done = read_logs(*conn, filter, start, opts.follow, print_kept);
+  } else {
+    // The last N records: read ever longer tails of the stream until one
+    // holds N that pass the filters, or the tail is the whole stream.
+    auto last = static_cast<std::size_t>(opts.last);
+    read_start start;
+    start.deliver = broker::deliver_policy::by_start_sequence;
+    start.sequence = stream->last_seq + 1;
+    start.until = stream->last_seq;
+    std::deque<value> tail;
+    std::uint64_t window = std::max<std::uint64_t>(4 * last, 1024);
+    while (last > 0 && stream->messages > 0 && !interrupted) {
+      auto first = stream->last_seq - stream->first_seq + 1 > window ? stream->last_seq - window + 1
+                                                                     : stream->first_seq;
+      start.sequence = first;
+      tail.clear();
+      auto end = read_logs(*conn, filter, start, false, [&](const value& r) {
+        if (!keep(r)) return;
+        tail.push_back(r);
+        if (tail.size() > last) tail.pop_front();
+      });
+      if (!end) {
+        done = end.error();
+        break;
+      }
+      if (*end > 0) start.sequence = *end + 1; // --follow goes on from there
+      if (tail.size() == last || first == stream->first_seq) break;
+      window *= 8;
+    }
+    for (const auto& r : tail)
+      print(r);
+    std::cout.flush();
+    if (done && opts.follow && !interrupted)
+      done = read_logs(*conn, filter, start, true, print_kept);
   }
-  (void)(*puller)->stop(2s);
-  credit->store(nullptr);
-  (void)broker::delete_consumer(**conn, spec.stream, spec.durable);
+  std::cout.flush();
+  if (!done) return usage_error(done.error().message);
   return exit_ok;
 }
 
@@ -132,9 +260,14 @@ void add_logs_command(CLI::App& app, int& result) {
   auto cmd = app.add_subcommand(
       "logs", "Print the log records nodes published to SY_LOGS (log.publish), oldest first");
   cmd->add_option("--identity", opts->identity, "Only the records of this consumer identity");
-  cmd->add_option("--level", opts->level, "Only records at this level or above")
+  cmd->add_option("--level", opts->level,
+                  "Only records at this level or above: trace, debug, info, warn, error, critical")
       ->default_str("trace");
-  cmd->add_option("--since", opts->since, "Start this long ago (e.g. 10m, 2h)")->default_str("1h");
+  auto since = cmd->add_option("--since", opts->since, "Start this long ago (e.g. 10m, 2h)")
+                   ->default_str("1h");
+  cmd->add_option("--last", opts->last, "Start with the last N records that pass the filters")
+      ->check(CLI::Range(0, 1000000000))
+      ->excludes(since);
   cmd->add_flag("--follow,-f", opts->follow, "Keep printing new records until interrupted");
   cmd->add_flag("--json", opts->json, "Print each record as one JSON object per line");
   opts->config.add_to(cmd);

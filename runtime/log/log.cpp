@@ -65,15 +65,27 @@ void remove_sink(const spdlog::sink_ptr& sink) {
   global().sinks->remove_sink(sink);
 }
 
+namespace {
+
+using namespace spdlog::level;
+
+constexpr std::pair<std::string_view, level_enum> level_table[] = {
+    {"trace", trace}, {"debug", debug},       {"info", info}, {"warn", warn},
+    {"error", err},   {"critical", critical}, {"off", off},
+};
+
+} // namespace
+
 std::optional<spdlog::level::level_enum> parse_level(std::string_view text) {
-  using namespace spdlog::level;
-  static constexpr std::pair<std::string_view, level_enum> table[] = {
-      {"trace", trace}, {"debug", debug},       {"info", info}, {"warn", warn},
-      {"error", err},   {"critical", critical}, {"off", off},
-  };
-  for (const auto& [name, level] : table)
+  for (const auto& [name, level] : level_table)
     if (name == text) return level;
   return std::nullopt;
+}
+
+std::string_view level_name(spdlog::level::level_enum level) {
+  for (const auto& [name, l] : level_table)
+    if (l == level) return name;
+  return "off";
 }
 
 const char* level_names() {

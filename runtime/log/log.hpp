@@ -39,6 +39,10 @@ void remove_sink(const spdlog::sink_ptr& sink);
 /// Parses trace, debug, info, warn, error, critical, off.
 std::optional<spdlog::level::level_enum> parse_level(std::string_view text);
 
+/// The name `parse_level` reads back ("warn", where spdlog itself says
+/// "warning"). Used in SY_LOGS subjects and records.
+std::string_view level_name(spdlog::level::level_enum level);
+
 /// The accepted level names, comma separated, for error messages.
 const char* level_names();
 

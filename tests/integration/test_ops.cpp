@@ -5,8 +5,6 @@
 #include "runtime/task/uid.hpp"
 #include "tests/integration/pipeline_fixture.hpp"
 
-#include <algorithm>
-#include <sstream>
 #include <thread>
 
 using namespace sy;
@@ -153,40 +151,6 @@ CAF_TEST(a crashed task is shown retried and finishes on a healthy replica) {
   CAF_CHECK(crashed_queued->error.find("deleted") != std::string::npos);
   CAF_CHECK(list_row("flaky", [](const value& r) { return r.is_null(); }).is_null());
   CAF_CHECK_EQUAL(cli("delete flaky", out), 1); // nothing left
-}
-
-CAF_TEST(logs replays what consumers logged filtered by identity and level) {
-  node_process node{one_consumer("work", R"({ log = "looked at the sample" })"), server.url()};
-  CAF_REQUIRE(node.wait_for_log("running"));
-  auto root = send({{"type", "sample"}});
-  CAF_REQUIRE(wait_event(root));
-  // Records are published asynchronously: poll a little.
-  std::string out;
-  for (int i = 0; i < 50 && out.find("looked at the sample") == std::string::npos; ++i) {
-    CAF_CHECK_EQUAL(cli("logs --identity work --json", out), 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  std::vector<value> records;
-  std::istringstream lines{out};
-  for (std::string line; std::getline(lines, line);)
-    records.push_back(value::parse(line, nullptr, false));
-  auto logged = std::find_if(records.begin(), records.end(), [](const value& r) {
-    return r.is_object() &&
-           r.value("message", "").find("looked at the sample") != std::string::npos;
-  });
-  CAF_REQUIRE(logged != records.end());
-  CAF_CHECK_EQUAL(logged->value("identity", ""), "work");
-  CAF_CHECK_EQUAL(logged->value("level", ""), "info");
-  CAF_CHECK_EQUAL(logged->value("logger", ""), "consumer.work");
-  for (const auto& r : records) // --identity keeps only that identity's records
-    CAF_CHECK_EQUAL(r.value("identity", "?"), "work");
-  // --level warn leaves the info record out.
-  CAF_CHECK_EQUAL(cli("logs --identity work --level warn", out), 0);
-  CAF_CHECK_EQUAL(out.find("looked at the sample"), std::string::npos);
-  // Without --identity the node's own records are there too.
-  CAF_CHECK_EQUAL(cli("logs", out), 0);
-  CAF_CHECK(out.find("leading the housekeeping") != std::string::npos);
-  CAF_CHECK_EQUAL(cli("logs --level loud", out), 2);
 }
 
 CAF_TEST(cancel records an unfinished task Crashed once) {

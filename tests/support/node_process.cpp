@@ -114,8 +114,9 @@ bool node_process::wait_for_log(const std::string& text, int seconds) const {
   return false;
 }
 
-int run_cli(const std::string& args, std::string* out) {
-  std::string cmd = std::string{SY_SWITCHYARD_BIN} + " " + args;
+namespace {
+
+int run_command(const std::string& cmd, std::string* out) {
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return -1;
   char buf[4096];
@@ -125,6 +126,19 @@ int run_cli(const std::string& args, std::string* out) {
   int status = pclose(pipe);
   if (out) *out = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+} // namespace
+
+int run_cli(const std::string& args, std::string* out) {
+  return run_command(std::string{SY_SWITCHYARD_BIN} + " " + args, out);
+}
+
+int run_cli_interrupted(const std::string& args, int seconds, std::string* out) {
+  // coreutils timeout: --preserve-status reports the command's own status.
+  return run_command("timeout --preserve-status -k 5 -s INT " + std::to_string(seconds) + " " +
+                         SY_SWITCHYARD_BIN + " " + args,
+                     out);
 }
 
 } // namespace sy::test

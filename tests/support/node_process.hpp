@@ -47,4 +47,9 @@ private:
 /// with stdout in `out` when given.
 int run_cli(const std::string& args, std::string* out = nullptr);
 
+/// Runs `switchyard ARGS...` like `run_cli`, sends it SIGINT after `seconds`
+/// (SIGKILL 5 s later if it is still running) and returns its exit code: for
+/// commands that run until interrupted (`logs --follow`).
+int run_cli_interrupted(const std::string& args, int seconds, std::string* out = nullptr);
+
 } // namespace sy::test

@@ -8,12 +8,15 @@
 //   crash_probability  number in 0..1 (default 0)
 //   emit               list of header tables, one child task each (default none)
 //   seed               integer; default: random per worker
-//   log                text written through ctx.log at info for every task
-//                      (default none)
+//   log                text written through ctx.log at info for every task, or a
+//                      table level -> text (levels trace, debug, info, warn,
+//                      error; written in that order) (default none)
 #include "runtime/plugin/registry.hpp"
 
+#include <algorithm>
 #include <random>
 #include <thread>
+#include <vector>
 
 namespace sy::plugin {
 
@@ -25,8 +28,16 @@ struct synthetic_options {
   double crash_probability = 0;
   value emit = value::array();
   std::optional<std::uint64_t> seed;
-  std::string log;
+  /// What to log for every task, by level.
+  std::vector<std::pair<log_level, std::string>> log;
 };
+
+/// The levels the `log` table takes, in the order they are written.
+constexpr std::pair<const char*, log_level> log_levels[] = {{"trace", log_level::trace},
+                                                            {"debug", log_level::debug},
+                                                            {"info", log_level::info},
+                                                            {"warn", log_level::warn},
+                                                            {"error", log_level::error}};
 
 error bad_key(const std::string& key, const std::string& expected) {
   return make_error(errc::config, "sy.consumers.synthetic: key \"" + key + "\": " + expected);
@@ -58,8 +69,20 @@ expected<synthetic_options> parse_options(const value& config) {
       if (!v.is_number_integer()) return bad_key(key, "expected an integer");
       opts.seed = v.get<std::uint64_t>();
     } else if (key == "log") {
-      if (!v.is_string()) return bad_key(key, "expected a string");
-      opts.log = v.get<std::string>();
+      const char* expected = "expected a string or a table of level = text (levels trace, "
+                             "debug, info, warn, error)";
+      if (v.is_string()) {
+        opts.log = {{log_level::info, v.get<std::string>()}};
+        continue;
+      }
+      if (!v.is_object()) return bad_key(key, expected);
+      for (const auto& [level, text] : v.items()) {
+        auto known = std::find_if(std::begin(log_levels), std::end(log_levels),
+                                  [&](const auto& l) { return level == l.first; });
+        if (known == std::end(log_levels) || !text.is_string()) return bad_key(key, expected);
+      }
+      for (const auto& [level, l] : log_levels)
+        if (v.contains(level)) opts.log.emplace_back(l, v[level].get<std::string>());
     } else {
       return make_error(errc::config, "sy.consumers.synthetic: unknown key \"" + key +
                                           "\" (known: service_time_ms, distribution, "
@@ -75,7 +98,8 @@ public:
       : opts_(std::move(opts)), rng_(opts_.seed ? *opts_.seed : std::random_device{}()) {}
 
   expected<void> process(const task&, consumer_context& ctx) override {
-    if (!opts_.log.empty()) ctx.log(log_level::info, opts_.log);
+    for (const auto& [level, text] : opts_.log)
+      ctx.log(level, text);
     if (auto ms = service_time_ms(); ms > 0)
       std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms));
     if (opts_.crash_probability > 0 &&

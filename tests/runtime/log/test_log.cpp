@@ -42,3 +42,11 @@ CAF_TEST(level names parse exactly) {
   CAF_CHECK(!sy::log::parse_level("loud"));
   CAF_CHECK(!sy::log::parse_level("DEBUG"));
 }
+
+CAF_TEST(level names read back as levels) {
+  using namespace spdlog::level;
+  for (auto level : {trace, debug, info, warn, err, critical, off})
+    CAF_CHECK(sy::log::parse_level(sy::log::level_name(level)) == level);
+  CAF_CHECK_EQUAL(sy::log::level_name(warn), "warn"); // not spdlog's "warning"
+  CAF_CHECK_EQUAL(sy::log::level_name(err), "error");
+}
