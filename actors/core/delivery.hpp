@@ -29,6 +29,9 @@ public:
   void pause() {
     if (auto p = puller_.load()) p->pause();
   }
+  void resume() {
+    if (auto p = puller_.load()) p->resume();
+  }
 
 private:
   std::atomic<broker::pull_consumer*> puller_{nullptr};

@@ -192,6 +192,21 @@ int run_node(const config::loaded_config& loaded) {
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", cfg.node.threads);
   int exit_code = 0;
+  // Each queue's scheduler and ranker. Made once already while planning:
+  // failing now is a plugin bug.
+  std::vector<std::shared_ptr<scheduler>> orders;
+  std::vector<std::shared_ptr<ranker>> ranks;
+  for (const auto& c : plan->consumers) {
+    auto order = c.make_scheduler();
+    auto rank = c.make_ranker();
+    if (!order || !rank) {
+      log->error("[{}] cannot create the queue's {}: {}", c.bind.identity,
+                 order ? "ranker" : "scheduler", (order ? rank.error() : order.error()).message);
+      return 1;
+    }
+    orders.push_back(std::move(*order));
+    ranks.push_back(std::move(*rank));
+  }
   {
     caf::actor_system sys{sys_cfg};
     auto lookup_tasks = spawn_lookup(sys, tasks);
@@ -206,8 +221,8 @@ int run_node(const config::loaded_config& loaded) {
     std::vector<scheduler_actor> schedulers;
     for (std::size_t i = 0; i < plan->consumers.size(); ++i) {
       const auto& c = plan->consumers[i];
-      scheduler_deps deps{*conn,        tasks,          metrics, queue_feeds[i].pull_credit,
-                          lookup_tasks, c.make_consumer};
+      scheduler_deps deps{*conn,        tasks,           metrics,   queue_feeds[i].pull_credit,
+                          lookup_tasks, c.make_consumer, orders[i], ranks[i]};
       schedulers.push_back(spawn_scheduler(sys, deps, c.options));
     }
 

@@ -2,14 +2,11 @@
 
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/pipeline/layout.hpp"
+#include "runtime/plugin/loader.hpp"
 
 namespace sy::actors {
 
 namespace {
-
-/// The scheduler and ranker built in until plugins arrive (DESIGN §6).
-constexpr const char* builtin_scheduler = "sy.schedulers.fifo";
-constexpr const char* builtin_ranker = "sy.rankers.priority";
 
 /// Tasks a scheduler holds per worker beyond those running, so that a
 /// worker never waits for a round trip to the broker.
@@ -18,9 +15,12 @@ constexpr int min_window = 32;
 
 error at(const config::loaded_config& loaded, std::size_t index, const std::string& key,
          const std::string& what) {
-  return make_error(errc::config, loaded.consumer_source_of(index, key).to_string() +
-                                      ": [consumer] #" + std::to_string(index + 1) + " key \"" +
-                                      key + "\": " + what);
+  // "scheduler.config" may have come with its table: name where that was.
+  auto where = loaded.consumer_source_of(index, key);
+  if (where.type == config::source::kind::default_value && key.find('.') != std::string::npos)
+    where = loaded.consumer_source_of(index, key.substr(0, key.find('.')));
+  return make_error(errc::config, where.to_string() + ": [consumer] #" + std::to_string(index + 1) +
+                                      " key \"" + key + "\": " + what);
 }
 
 } // namespace
@@ -39,26 +39,43 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
   plan.routers = cfg.router.instances;
   plan.registry = std::make_shared<plugin::registry>();
   plugin::add_builtins(*plan.registry);
+  if (auto r = plugin::load_directories(cfg.plugins.dirs, *plan.registry); !r)
+    return make_error(errc::config, loaded.source_of("plugins.dirs").to_string() +
+                                        ": [plugins] key \"dirs\": " + r.error().message);
   for (std::size_t i = 0; i < cfg.consumers.size(); ++i) {
     const auto& c = cfg.consumers[i];
-    auto factory = plan.registry->find_consumer(c.plugin);
-    if (!factory) {
-      std::string known;
-      for (const auto& n : plan.registry->consumer_names())
-        known += (known.empty() ? "" : ", ") + n;
-      return at(loaded, i, "plugin",
-                "no consumer plugin named \"" + c.plugin + "\" (known: " + known + ")");
-    }
-    if (factory->validate)
-      if (auto r = factory->validate(c.config.json); !r)
-        return at(loaded, i, "config", r.error().message);
-    if (c.scheduler.name != builtin_scheduler)
-      return at(loaded, i, "scheduler.name",
-                "unknown scheduler \"" + c.scheduler.name + "\" (known: " + builtin_scheduler +
-                    ")");
-    if (c.ranker.name != builtin_ranker)
-      return at(loaded, i, "ranker.name",
-                "unknown ranker \"" + c.ranker.name + "\" (known: " + builtin_ranker + ")");
+    // Each plugin named, then its config, then one object made from it: a
+    // factory that fails does so now, before anything starts.
+    auto check = [&](const auto* factory, const std::string& key, const char* kind,
+                     const std::string& name, const value& config,
+                     const std::string& known) -> expected<void> {
+      if (!factory)
+        return at(loaded, i, key,
+                  std::string{"no "} + kind + " plugin named \"" + name + "\" (known: " + known +
+                      "; plugins.dirs adds more)");
+      auto config_key =
+          key == "plugin" ? std::string{"config"} : key.substr(0, key.find('.')) + ".config";
+      if (factory->validate)
+        if (auto r = factory->validate(config); !r)
+          return at(loaded, i, config_key, r.error().message);
+      if (auto made = factory->create(config); !made)
+        return at(loaded, i, key,
+                  name + " from " + factory->origin + " failed to create: " + made.error().message);
+      return {};
+    };
+    const auto& known = *plan.registry;
+    if (auto r = check(known.find_consumer(c.plugin), "plugin", "consumer", c.plugin, c.config.json,
+                       known.consumer_names());
+        !r)
+      return r.error();
+    if (auto r = check(known.find_scheduler(c.scheduler.name), "scheduler.name", "scheduler",
+                       c.scheduler.name, c.scheduler.config.json, known.scheduler_names());
+        !r)
+      return r.error();
+    if (auto r = check(known.find_ranker(c.ranker.name), "ranker.name", "ranker", c.ranker.name,
+                       c.ranker.config.json, known.ranker_names());
+        !r)
+      return r.error();
     consumer_plan cp;
     cp.bind.identity = c.identity;
     cp.bind.filters = c.filters.json;
@@ -81,6 +98,12 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
     auto plugin_config = c.config.json;
     cp.make_consumer = [reg, plugin_name, plugin_config] {
       return reg->find_consumer(plugin_name)->create(plugin_config);
+    };
+    cp.make_scheduler = [reg, ref = c.scheduler] {
+      return reg->find_scheduler(ref.name)->create(ref.config.json);
+    };
+    cp.make_ranker = [reg, ref = c.ranker] {
+      return reg->find_ranker(ref.name)->create(ref.config.json);
     };
     plan.consumers.push_back(std::move(cp));
   }

@@ -19,6 +19,9 @@ struct consumer_plan {
   pipeline::bind bind;
   scheduler_options options;
   std::function<expected<std::unique_ptr<consumer>>()> make_consumer;
+  /// Make the queue's scheduler and ranker (one each).
+  std::function<expected<std::unique_ptr<scheduler>>()> make_scheduler;
+  std::function<expected<std::unique_ptr<ranker>>()> make_ranker;
   /// The durable consumer's ack wait (broker.ack_wait).
   std::chrono::milliseconds ack_wait{30000};
 };
@@ -34,9 +37,10 @@ struct node_plan {
   std::string identities() const;
 };
 
-/// Checks every [[consumer]] of `loaded` against the plugin registry
-/// (plugin name, plugin config, scheduler and ranker names) and compiles its
-/// filters. Errors name the file, line and key.
+/// Loads the plugin directories, then checks every [[consumer]] of `loaded`
+/// against the plugin registry (consumer, scheduler and ranker: name,
+/// config, and one object made) and compiles its filters. Errors name the
+/// file, line and key, and for plugins the library file.
 expected<node_plan> make_node_plan(const config::loaded_config& loaded,
                                    const std::string& node_name);
 

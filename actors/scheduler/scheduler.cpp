@@ -4,6 +4,7 @@
 #include "actors/worker/worker.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/layout.hpp"
+#include "runtime/scheduling/task_hash.hpp"
 #include "runtime/task/codec.hpp"
 
 #include <array>
@@ -13,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 namespace sy::actors {
 
@@ -20,10 +22,19 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-/// A pulled task waiting for a worker.
+/// A task that arrived with the hash of a waiting one and updated it: it
+/// ends as a duplicate once the waiting task ran (until then its message
+/// stays unacked, so a crash redelivers both and nothing is lost).
+struct merged {
+  delivery msg;
+  task job;
+};
+
+/// A pulled task the scheduler holds, waiting for a worker.
 struct held {
   delivery msg;
   task job;
+  std::vector<merged> updates;
 };
 
 /// A task a worker is running.
@@ -32,13 +43,23 @@ struct flight {
   task job;
   worker_actor worker;
   std::shared_ptr<std::atomic<bool>> cancelled;
+  std::vector<merged> updates;
 };
 
 } // namespace
 
 struct scheduler_state {
-  /// Waiting tasks by priority class (index = priority), FIFO inside.
-  std::array<std::deque<held>, 3> queue;
+  /// The queue's order (the scheduler plugin) and its ranker.
+  std::shared_ptr<scheduler> order;
+  std::shared_ptr<ranker> rank;
+  /// What `order` holds, by ticket.
+  std::unordered_map<std::uint64_t, held> waiting;
+  std::uint64_t last_ticket = 0;
+  /// Tasks `order` refused as full, in arrival order: unacked, offered again
+  /// after the next pop. While any wait here the puller is paused.
+  std::deque<held> overflow;
+  /// When a task of each hash last finished (only for rankers that ask).
+  std::unordered_map<std::string, double> last_run;
   std::map<std::string, flight> in_flight;
   std::vector<worker_actor> idle;
   /// Commits started and not yet done.
@@ -81,15 +102,28 @@ void maybe_stopped(self_pointer self) {
   }
 }
 
-std::optional<held> pop_best(scheduler_state& st) {
-  for (int p = 2; p >= 0; --p) {
-    if (!st.queue[p].empty()) {
-      auto h = std::move(st.queue[p].front());
-      st.queue[p].pop_front();
-      return h;
-    }
+/// Offers `h` to the queue's scheduler. False when it is full (`h` is
+/// untouched then).
+bool offer(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts, held& h);
+
+/// Takes the next task to run, then lets tasks waiting for room in.
+std::optional<held> pop_best(self_pointer self, const scheduler_deps& deps,
+                             const scheduler_options& opts) {
+  auto& st = self->state;
+  auto ticket = st.order->pop();
+  if (!ticket) return std::nullopt;
+  auto i = st.waiting.find(*ticket);
+  if (i == st.waiting.end()) {
+    st.log->error("[{}] scheduler returned ticket {}, which it does not hold",
+                  opts.own_bind.identity, *ticket);
+    return std::nullopt;
   }
-  return std::nullopt;
+  auto h = std::move(i->second);
+  st.waiting.erase(i);
+  while (!st.overflow.empty() && offer(self, deps, opts, st.overflow.front()))
+    st.overflow.pop_front();
+  if (st.overflow.empty() && !st.retired && !st.stopping) deps.pull_credit->resume();
+  return h;
 }
 
 worker_actor spawn_worker(self_pointer self, const scheduler_deps& deps,
@@ -111,6 +145,18 @@ worker_actor spawn_worker(self_pointer self, const scheduler_deps& deps,
 
 void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts);
 
+/// Ends the tasks that updated task `ran` while it waited, as duplicates
+/// of it, with its outcome.
+void end_updates(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
+                 std::vector<merged> updates, const std::string& ran, bool crashed,
+                 const std::string& error) {
+  for (auto& u : updates) {
+    deps.metrics->of(opts.own_bind.identity).deduplicated++;
+    auto why = crashed ? "updated task " + ran + ", which crashed: " + error : std::string{};
+    start_commit(self, deps, opts, std::move(u.msg), outcome{std::move(u.job), crashed, why, {}});
+  }
+}
+
 void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
                const work_result& r) {
   auto& st = self->state;
@@ -125,8 +171,12 @@ void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_op
   if (r.crashed)
     st.log->warn("[{} {} {}] crashed: {}", f.job.uid, f.job.root_uid, opts.own_bind.identity,
                  r.error);
+  if (!r.crashed && st.rank->uses_last_run())
+    st.last_run[scheduling::task_hash(f.job)] = unix_now();
+  auto ran = f.job.uid;
   start_commit(self, deps, opts, std::move(f.msg),
                outcome{std::move(f.job), r.crashed, r.error, r.children});
+  end_updates(self, deps, opts, std::move(f.updates), ran, r.crashed, r.error);
   dispatch(self, deps, opts);
 }
 
@@ -147,14 +197,16 @@ void on_failure(self_pointer self, const scheduler_deps& deps, const scheduler_o
   // The old worker finishes in the background; its late result is dropped.
   caf::anon_send_exit(f.worker, caf::exit_reason::user_shutdown);
   if (auto w = spawn_worker(self, deps, opts)) st.idle.push_back(w);
+  auto ran = f.job.uid;
   start_commit(self, deps, opts, std::move(f.msg), outcome{std::move(f.job), true, why, {}});
+  end_updates(self, deps, opts, std::move(f.updates), ran, true, why);
   dispatch(self, deps, opts);
 }
 
 void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
   auto& st = self->state;
   while (!st.stopping && !st.idle.empty()) {
-    auto next = pop_best(st);
+    auto next = pop_best(self, deps, opts);
     if (!next) return;
     auto w = st.idle.back();
     st.idle.pop_back();
@@ -169,7 +221,8 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
     t.last_update = unix_now();
     deps.tasks->put_async(pipeline::task_key(t), encode(t), [](expected<std::uint64_t>) {});
     work_order order{t};
-    st.in_flight.emplace(t.uid, flight{std::move(next->msg), t, w, order.cancelled});
+    st.in_flight.emplace(
+        t.uid, flight{std::move(next->msg), t, w, order.cancelled, std::move(next->updates)});
     auto uid = t.uid;
     self->request(w, opts.task_timeout, run_atom::value, std::move(order))
         .then(
@@ -185,12 +238,77 @@ void crash_unrun(self_pointer self, const scheduler_deps& deps, const scheduler_
   start_commit(self, deps, opts, std::move(msg), outcome{std::move(t), true, std::move(why), {}});
 }
 
+bool offer(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts, held& h) {
+  auto& st = self->state;
+  auto& t = h.job;
+  rank_context ctx;
+  ctx.queued_at = t.last_update;
+  auto meta = h.msg->metadata();
+  ctx.attempt = meta ? static_cast<std::uint32_t>(meta->num_delivered) : 1;
+  if (st.rank->uses_last_run()) {
+    auto last = st.last_run.find(scheduling::task_hash(t));
+    if (last != st.last_run.end()) ctx.since_last_run = unix_now() - last->second;
+  }
+  t.score = st.rank->score(t, ctx);
+  auto ticket = ++st.last_ticket;
+  auto pushed = st.order->push(ticket, t, t.score);
+  auto& m = deps.metrics->of(opts.own_bind.identity);
+  switch (pushed.what) {
+  case admission::queued:
+    st.waiting.emplace(ticket, std::move(h));
+    return true;
+  case admission::full:
+    return false;
+  case admission::updated: {
+    auto w = st.waiting.find(pushed.waiting);
+    if (w == st.waiting.end()) break;
+    auto& kept = w->second.job;
+    st.log->info("[{} {} {}] updates waiting task {} (same hash), which runs with its content; "
+                 "this one ends as its duplicate",
+                 t.uid, t.root_uid, opts.own_bind.identity, kept.uid);
+    kept.headers = t.headers;
+    kept.payload = t.payload;
+    kept.priority = t.priority;
+    kept.score = t.score;
+    w->second.updates.push_back(merged{std::move(h.msg), std::move(t)});
+    return true;
+  }
+  case admission::duplicate: {
+    auto w = st.waiting.find(pushed.waiting);
+    if (w == st.waiting.end()) break;
+    m.deduplicated++;
+    st.log->info("[{} {} {}] duplicate of waiting task {} (same hash): finished without running",
+                 t.uid, t.root_uid, opts.own_bind.identity, w->second.job.uid);
+    start_commit(self, deps, opts, std::move(h.msg), outcome{std::move(t), false, {}, {}});
+    return true;
+  }
+  }
+  // A plugin bug: it named a ticket it does not hold. Run the task anyway.
+  st.log->error("[{} {} {}] scheduler answered {} with unknown ticket {}; queueing the task "
+                "behind its back",
+                t.uid, t.root_uid, opts.own_bind.identity,
+                pushed.what == admission::updated ? "updated" : "duplicate", pushed.waiting);
+  auto again = ++st.last_ticket;
+  st.order->push(again, t, t.score);
+  st.waiting.emplace(again, std::move(h));
+  return true;
+}
+
 void enqueue(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
              delivery msg, task t) {
   auto& st = self->state;
   if (st.stopping || st.retired) return hand_back(deps, msg);
-  auto p = static_cast<int>(t.priority);
-  st.queue[p].push_back(held{std::move(msg), std::move(t)});
+  held h{std::move(msg), std::move(t), {}};
+  if (!st.overflow.empty() || !offer(self, deps, opts, h)) {
+    // Back-pressure: keep it (unacked) and take nothing more from the stream
+    // until the scheduler has room.
+    if (st.overflow.empty())
+      st.log->debug("[{}] scheduler full ({} waiting): pausing the queue's puller",
+                    opts.own_bind.identity, st.order->size());
+    st.overflow.push_back(std::move(h));
+    deps.pull_credit->pause();
+    return;
+  }
   dispatch(self, deps, opts);
 }
 
@@ -243,13 +361,22 @@ void on_delivered(self_pointer self, const scheduler_deps& deps, const scheduler
 /// is gone, never long ones still running.
 constexpr double started_refresh_seconds = 60;
 
+void heartbeat_held(const held& h) {
+  (void)h.msg->in_progress();
+  for (const auto& u : h.updates)
+    (void)u.msg->in_progress();
+}
+
 void heartbeat_all(scheduler_state& st, const scheduler_deps& deps) {
-  for (auto& q : st.queue)
-    for (auto& h : q)
-      (void)h.msg->in_progress();
+  for (const auto& [_, h] : st.waiting)
+    heartbeat_held(h);
+  for (const auto& h : st.overflow)
+    heartbeat_held(h);
   auto now = unix_now();
   for (auto& [_, f] : st.in_flight) {
     (void)f.msg->in_progress();
+    for (const auto& u : f.updates)
+      (void)u.msg->in_progress();
     if (now - f.job.last_update < started_refresh_seconds) continue;
     // Written from this actor before any terminal record of the task, so
     // the stream keeps them in that order.
@@ -258,17 +385,31 @@ void heartbeat_all(scheduler_state& st, const scheduler_deps& deps) {
   }
 }
 
+void hand_back_held(const scheduler_deps& deps, const held& h) {
+  hand_back(deps, h.msg);
+  for (const auto& u : h.updates)
+    hand_back(deps, u.msg);
+}
+
 void hand_back_queue(scheduler_state& st, const scheduler_deps& deps) {
-  for (auto& q : st.queue) {
-    for (auto& h : q)
-      hand_back(deps, h.msg);
-    q.clear();
+  for (auto ticket : st.order->clear()) {
+    auto i = st.waiting.find(ticket);
+    if (i != st.waiting.end()) hand_back_held(deps, i->second);
   }
+  // Whatever the plugin forgot to return.
+  for (const auto& [_, h] : st.waiting)
+    hand_back_held(deps, h);
+  st.waiting.clear();
+  for (const auto& h : st.overflow)
+    hand_back_held(deps, h);
+  st.overflow.clear();
 }
 
 scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
                                          scheduler_deps deps, scheduler_options opts) {
   self->state.log = log::get("scheduler." + opts.own_bind.identity);
+  self->state.order = deps.order;
+  self->state.rank = deps.rank;
   for (int i = 0; i < opts.concurrency; ++i)
     if (auto w = spawn_worker(self, deps, opts)) self->state.idle.push_back(w);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
@@ -317,6 +458,8 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
           for (auto& [_, f] : st.in_flight) {
             f.cancelled->store(true);
             hand_back(deps, f.msg);
+            for (const auto& u : f.updates)
+              hand_back(deps, u.msg);
           }
           st.in_flight.clear();
           // A graceful stop still waiting is over too.

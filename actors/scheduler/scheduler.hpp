@@ -9,6 +9,8 @@
 #include "runtime/pipeline/bind.hpp"
 #include "runtime/pipeline/metrics.hpp"
 #include "runtime/plugin/consumer.hpp"
+#include "runtime/plugin/ranker.hpp"
+#include "runtime/plugin/scheduler.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
@@ -56,12 +58,18 @@ struct scheduler_deps {
   lookup_actor lookup;
   /// Makes one consumer instance per worker.
   std::function<expected<std::unique_ptr<consumer>>()> make_consumer;
+  /// The queue's order (scheduler plugin) and ranker; used by this
+  /// scheduler actor only.
+  std::shared_ptr<scheduler> order;
+  std::shared_ptr<ranker> rank;
 };
 
 /// The scheduler of one identity on one node: holds a bounded window of
-/// pulled tasks, orders them (strict priority classes, FIFO inside), hands
-/// the best one to a free worker, records Started / Finished / Crashed and
-/// acks after the effects are durable (docs/PIPELINE.md).
+/// pulled tasks, has the queue's ranker score them and its scheduler plugin
+/// order them (and find duplicates, and say when it is full: the actor then
+/// stops pulling), hands the best one to a free worker, records Started /
+/// Finished / Crashed and acks after the effects are durable
+/// (docs/PIPELINE.md).
 ///
 /// `stop_atom, false` stops gracefully: queued tasks are handed back, the
 /// reply comes once in-flight tasks finished and were committed. `stop_atom,

@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -41,6 +42,14 @@ template <class T> class [[nodiscard]] expected {
 public:
   expected(T value) : state_(std::in_place_index<0>, std::move(value)) {}
   expected(sy::error err) : state_(std::in_place_index<1>, std::move(err)) {}
+  /// From anything convertible to `T`, as `std::expected`: returning a
+  /// `std::unique_ptr<derived>` where `expected<std::unique_ptr<base>>` is due.
+  template <class U,
+            std::enable_if_t<std::is_convertible_v<U&&, T> && !std::is_same_v<std::decay_t<U>, T> &&
+                                 !std::is_same_v<std::decay_t<U>, sy::error> &&
+                                 !std::is_same_v<std::decay_t<U>, expected>,
+                             int> = 0>
+  expected(U&& v) : state_(std::in_place_index<0>, T(std::forward<U>(v))) {}
 
   explicit operator bool() const { return state_.index() == 0; }
   bool has_value() const { return state_.index() == 0; }

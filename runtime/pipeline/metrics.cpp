@@ -63,8 +63,9 @@ value metrics::to_json() const {
         {"produced", m->produced.load()},        {"assigned", m->assigned.load()},
         {"consumed", m->consumed.load()},        {"finished", m->finished.load()},
         {"crashed", m->crashed.load()},          {"garbage_collected", m->garbage_collected.load()},
-        {"duplicates", m->duplicates.load()},    {"queue_wait", m->queue_wait.to_json()},
-        {"processing", m->processing.to_json()}, {"in_flight", m->in_flight.load()},
+        {"duplicates", m->duplicates.load()},    {"deduplicated", m->deduplicated.load()},
+        {"queue_wait", m->queue_wait.to_json()}, {"processing", m->processing.to_json()},
+        {"in_flight", m->in_flight.load()},
     };
   }
   return {{"identities", ids},

@@ -55,6 +55,9 @@ struct identity_metrics {
   std::atomic<std::uint64_t> garbage_collected{0};
   /// Redeliveries skipped because the task had already ended.
   std::atomic<std::uint64_t> duplicates{0};
+  /// Tasks the queue's scheduler found waiting already (same hash) and
+  /// finished as duplicates without running them.
+  std::atomic<std::uint64_t> deduplicated{0};
   /// From being queued (routed, or last handed back) to being handed to a
   /// worker.
   duration_histogram queue_wait;

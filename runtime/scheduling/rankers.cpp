@@ -39,6 +39,7 @@ public:
     if (elapsed >= grace_) return 2;
     return std::min(elapsed / horizon_, std::nextafter(1.0, 0.0));
   }
+  bool uses_last_run() const override { return true; }
 
 private:
   double grace_;

@@ -2,7 +2,7 @@
 
 #include "runtime/core/expected.hpp"
 #include "runtime/core/value.hpp"
-#include "runtime/task/task.hpp"
+#include "runtime/plugin/ranker.hpp"
 
 #include <memory>
 #include <optional>
@@ -10,25 +10,8 @@
 
 namespace sy::scheduling {
 
-/// What a ranker knows besides the task. A score is computed once, when the
-/// task is pushed, and must order correctly at every later moment: rankers
-/// use when a task was queued, not how long it has waited so far.
-struct rank_context {
-  /// When the task was queued (Unix seconds).
-  double queued_at = 0;
-  /// Deliveries so far (1 on the first).
-  std::uint32_t attempt = 1;
-  /// Seconds since a task with the same hash last finished; none if it
-  /// never ran.
-  std::optional<double> since_last_run;
-};
-
-/// Scores waiting tasks: higher runs first (equal scores in arrival order).
-class ranker {
-public:
-  virtual ~ranker() = default;
-  virtual double score(const task& t, const rank_context& ctx) const = 0;
-};
+using sy::rank_context;
+using sy::ranker;
 
 /// The built-in rankers (DESIGN §6):
 /// - `sy.rankers.priority`: Karton's order, high > normal > low, FIFO

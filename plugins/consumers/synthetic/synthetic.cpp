@@ -11,7 +11,7 @@
 //   log                text written through ctx.log at info for every task, or a
 //                      table level -> text (levels trace, debug, info, warn,
 //                      error; written in that order) (default none)
-#include "runtime/plugin/registry.hpp"
+#include "runtime/plugin/builtins.hpp"
 
 #include <algorithm>
 #include <random>
@@ -130,7 +130,7 @@ public:
 
 } // namespace
 
-void add_builtins(registry& reg) {
+void add_synthetic_consumers(registry& reg) {
   consumer_factory synthetic_factory{
       "sy.consumers.synthetic",
       [](const value& config) -> expected<void> {
