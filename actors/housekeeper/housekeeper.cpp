@@ -9,6 +9,7 @@
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/live_nodes.hpp"
 #include "runtime/pipeline/queue_drain.hpp"
+#include "runtime/pipeline/schedule_runner.hpp"
 #include "runtime/task/codec.hpp"
 #include "runtime/task/uid.hpp"
 
@@ -16,6 +17,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <optional>
+#include <random>
 
 namespace sy::actors {
 
@@ -36,6 +38,9 @@ struct housekeeper_state {
   /// Replies of the asynchronous stream API calls, to log failures.
   std::string api_inbox;
   std::optional<broker::subscription> api_replies;
+  /// Sends the blueprints of due schedules.
+  std::optional<pipeline::producer> producer;
+  std::mt19937_64 rng{std::random_device{}()};
   std::shared_ptr<spdlog::logger> log = log::get("housekeeper");
 };
 
@@ -333,6 +338,25 @@ void retire_offline_binds(housekeeper_state& st, const housekeeper_deps& deps,
   st.offline_since = std::move(offline);
 }
 
+/// The leader sends what is due; the others wait for the lease.
+void run_schedules(housekeeper_state& st, const housekeeper_deps& deps) {
+  if (!st.lease || !deps.schedules) return;
+  if (!st.producer) {
+    auto p = pipeline::producer::open(deps.conn);
+    if (!p) return st.log->warn("cannot send scheduled tasks: {}", p.error().message);
+    st.producer.emplace(std::move(*p));
+  }
+  std::uniform_real_distribution<double> unit{0, 1};
+  auto pass = pipeline::run_due_schedules(*deps.conn, *deps.schedules, *st.producer, unix_now(),
+                                          [&] { return unit(st.rng); });
+  for (const auto& id : pass.sent)
+    st.log->info("[schedule {}] sent", id);
+  for (const auto& id : pass.skipped)
+    st.log->info("[schedule {}] skipped: the last run finished within the grace period", id);
+  for (const auto& e : pass.errors)
+    st.log->warn("{}", e);
+}
+
 housekeeper_actor::behavior_type
 housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, housekeeper_deps deps,
             housekeeper_options opts) {
@@ -345,6 +369,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
   });
   if (sub) st.api_replies.emplace(std::move(*sub));
   self->send(self, tick_atom::value);
+  self->delayed_send(self, opts.schedule_interval, schedule_atom::value);
   return {
       [self, deps, opts](tick_atom) {
         if (hold_lease(self, deps, opts)) {
@@ -352,6 +377,10 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
           retire_offline_binds(self->state, deps, opts);
         }
         self->delayed_send(self, opts.interval, tick_atom::value);
+      },
+      [self, deps, opts](schedule_atom) {
+        run_schedules(self->state, deps);
+        self->delayed_send(self, opts.schedule_interval, schedule_atom::value);
       },
       [self, deps, opts](const broker::kv_entry& entry) {
         if (!self->state.lease) return;

@@ -26,6 +26,8 @@ struct housekeeper_options {
   /// A non-persistent bind with no live replica for this long is removed,
   /// with its queue.
   std::chrono::milliseconds bind_offline_ttl = std::chrono::minutes{10};
+  /// Time between two passes over the periodic schedules (their resolution).
+  std::chrono::milliseconds schedule_interval = std::chrono::seconds{1};
 };
 
 struct housekeeper_deps {
@@ -35,6 +37,8 @@ struct housekeeper_deps {
   /// The bucket with expiring entries holding the leadership key.
   std::shared_ptr<broker::kv_bucket> nodes;
   std::shared_ptr<pipeline::metrics> metrics;
+  /// The periodic schedules (docs/PLUGINS.md "Schedules").
+  std::shared_ptr<broker::kv_bucket> schedules;
 };
 
 /// The housekeeper (docs/PIPELINE.md "The housekeeper"): one per node that
@@ -44,9 +48,11 @@ struct housekeeper_deps {
 /// Crashed records after `crashed_ttl`, records tasks Started longer than
 /// `started_timeout` as Crashed, and removes non-persistent binds (and their
 /// queued tasks, recorded Crashed) once no live node has served them for
-/// `bind_offline_ttl`. Spawn it detached: leadership calls block.
-using housekeeper_actor =
-    caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<broker::kv_entry>>;
+/// `bind_offline_ttl`. Every `schedule_interval` the leader also sends the
+/// periodic schedules that are due. Spawn it detached: leadership calls
+/// block.
+using housekeeper_actor = caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<schedule_atom>,
+                                           caf::reacts_to<broker::kv_entry>>;
 
 /// Spawns a housekeeper on its own thread.
 housekeeper_actor spawn_housekeeper(caf::actor_system& sys, housekeeper_deps deps,

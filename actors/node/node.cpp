@@ -182,7 +182,8 @@ int run_node(const config::loaded_config& loaded) {
   auto tasks = open(pipeline::tasks_bucket);
   auto binds = open(pipeline::binds_bucket);
   auto nodes = open(pipeline::nodes_bucket);
-  if (!tasks || !binds || !nodes) return 1;
+  auto schedules = open(pipeline::schedules_bucket);
+  if (!tasks || !binds || !nodes || !schedules) return 1;
   if (auto r = register_binds(**conn, *binds, *plan, cfg); !r) {
     log->error("{}", r.error().message);
     return 1;
@@ -291,7 +292,8 @@ int run_node(const config::loaded_config& loaded) {
       housekeeper_options hopts{name, std::min(cfg.housekeeper.interval, lopts.nodes_ttl / 3),
                                 cfg.housekeeper.crashed_ttl, cfg.housekeeper.started_timeout,
                                 cfg.housekeeper.bind_offline_ttl};
-      keeper = spawn_housekeeper(sys, housekeeper_deps{*conn, tasks, binds, nodes, metrics}, hopts);
+      keeper = spawn_housekeeper(
+          sys, housekeeper_deps{*conn, tasks, binds, nodes, metrics, schedules}, hopts);
     }
 
     auto started_at = unix_now();

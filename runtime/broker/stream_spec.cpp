@@ -221,6 +221,21 @@ expected<void> purge_stream(connection& conn, const std::string& stream,
   return {};
 }
 
+expected<std::optional<std::string>> last_message_data(connection& conn, const std::string& stream,
+                                                       const std::string& subject) {
+  auto opts = detail::js_options(conn.options().api_timeout);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsMsg* raw = nullptr;
+  natsStatus s =
+      js_GetLastMsg(&raw, conn.js_handle(), stream.c_str(), subject.c_str(), &opts, &jerr);
+  detail::msg_ptr last(raw);
+  if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return std::nullopt;
+  if (s != NATS_OK)
+    return nats_error(s, "cannot read the last message on " + subject + " of stream " + stream,
+                      jerr);
+  return std::string(natsMsg_GetData(raw), natsMsg_GetDataLength(raw));
+}
+
 expected<void> delete_stream_message(connection& conn, const std::string& stream,
                                      std::uint64_t seq) {
   auto opts = detail::js_options(conn.options().api_timeout);

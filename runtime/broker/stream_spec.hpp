@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,11 @@ expected<void> delete_stream(connection& conn, const std::string& stream);
 /// (wildcards allowed; empty = all).
 expected<void> purge_stream(connection& conn, const std::string& stream,
                             const std::string& subject_filter = {});
+
+/// The data of the last message on `subject` (no wildcards) in `stream`;
+/// none when there is none.
+expected<std::optional<std::string>> last_message_data(connection& conn, const std::string& stream,
+                                                       const std::string& subject);
 
 /// Removes one message by sequence; `errc::not_found` if it is not there.
 expected<void> delete_stream_message(connection& conn, const std::string& stream,

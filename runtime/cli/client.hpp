@@ -2,9 +2,11 @@
 
 #include "runtime/broker/connection.hpp"
 #include "runtime/config/node_config.hpp"
+#include "runtime/core/value.hpp"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sy::cli {
 
@@ -14,5 +16,9 @@ namespace sy::cli {
 /// tried and what to check.
 expected<std::shared_ptr<broker::connection>> connect_client(const config::node_config& cfg,
                                                              const std::string& client_name);
+
+/// Parses "key=value" pairs (`--header`) into the object `out`; with
+/// `as_json` the value is JSON (`--header-json`). Errors name the pair.
+expected<void> parse_headers(const std::vector<std::string>& pairs, bool as_json, value& out);
 
 } // namespace sy::cli

@@ -32,6 +32,22 @@ expected<ops_session> open_session(const ops_flags& flags, const std::string& co
   return session;
 }
 
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], row[i].size());
+    }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i)
+      line +=
+          i + 1 == row.size() ? row[i] : row[i] + std::string(width[i] - row[i].size() + 2, ' ');
+    std::cout << line << '\n';
+  }
+}
+
 expected<std::vector<task_record>> read_records(broker::kv_bucket& tasks,
                                                 const std::string& pattern) {
   auto entries = tasks.entries(pattern);
@@ -67,6 +83,7 @@ int failed(const error& e) {
 
 void add_ops_commands(CLI::App& app, int& result) {
   add_ops_identity_commands(app, result);
+  add_schedule_commands(app, result);
   add_ops_task_commands(app, result);
 }
 

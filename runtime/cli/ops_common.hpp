@@ -59,6 +59,9 @@ expected<task_record> find_record(broker::kv_bucket& tasks, const std::string& u
 using pipeline::live_node;
 using pipeline::read_live_nodes;
 
+/// Prints `rows` as aligned columns (the first row is the heading).
+void print_table(const std::vector<std::vector<std::string>>& rows);
+
 /// Prints "switchyard: message" to stderr and returns exit_negative.
 int negative(const std::string& message);
 
@@ -68,5 +71,6 @@ int failed(const error& e);
 
 void add_ops_task_commands(CLI::App& app, int& result);
 void add_ops_identity_commands(CLI::App& app, int& result);
+void add_schedule_commands(CLI::App& app, int& result);
 
 } // namespace sy::cli

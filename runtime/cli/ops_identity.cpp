@@ -141,22 +141,6 @@ std::vector<std::string> row_cells(const value& j) {
           j["filters"].dump()};
 }
 
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width;
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], row[i].size());
-    }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i)
-      line +=
-          i + 1 == row.size() ? row[i] : row[i] + std::string(width[i] - row[i].size() + 2, ' ');
-    std::cout << line << '\n';
-  }
-}
-
 int run_list(const ops_flags& flags) {
   auto session = open_session(flags, "list");
   if (!session) return failed(session.error());

@@ -27,26 +27,6 @@ struct send_options {
   bool json = false;
 };
 
-/// Parses "key=value" pairs into `out`; `as_json` parses the value as JSON.
-expected<void> parse_headers(const std::vector<std::string>& pairs, bool as_json, value& out) {
-  for (const auto& pair : pairs) {
-    auto eq = pair.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return make_error(errc::invalid_input, "header \"" + pair + "\" is not key=value");
-    auto key = pair.substr(0, eq);
-    auto text = pair.substr(eq + 1);
-    if (!as_json) {
-      out[key] = text;
-      continue;
-    }
-    auto v = value::parse(text, nullptr, false);
-    if (v.is_discarded())
-      return make_error(errc::invalid_input, "header \"" + key + "\": invalid JSON " + text);
-    out[key] = std::move(v);
-  }
-  return {};
-}
-
 /// Follows the analysis `root` until its completion event or the deadline.
 /// Returns the exit code.
 int follow(broker::connection& conn, std::shared_ptr<std::promise<value>> done,

@@ -22,6 +22,8 @@ inline constexpr const char* parked_stream = "SY_PARKED";
 inline constexpr const char* tasks_bucket = "sy_tasks";
 inline constexpr const char* binds_bucket = "sy_binds";
 inline constexpr const char* nodes_bucket = "sy_nodes";
+/// Periodic schedules by id (docs/PLUGINS.md "Schedules").
+inline constexpr const char* schedules_bucket = "sy_schedules";
 /// The durable consumer every router shares.
 inline constexpr const char* router_durable = "router";
 

@@ -42,7 +42,7 @@ private:
 /// Adds switchyard's built-in plugins to `reg`: consumers
 /// `sy.consumers.noop` and `sy.consumers.synthetic`, rankers
 /// `sy.rankers.priority`, `sy.rankers.age` and `sy.rankers.grace_period`,
-/// schedulers `sy.schedulers.fifo` and `sy.schedulers.priority_queue`.
+/// schedulers `sy.schedulers.fifo`, `sy.schedulers.priority_queue` and `sy.schedulers.periodic`.
 void add_builtins(registry& reg);
 
 } // namespace sy::plugin

@@ -27,7 +27,10 @@ std::string task_hash(const task& t, const std::vector<std::string>& keys) {
     auto section = dot == std::string::npos ? std::string{"headers"} : key.substr(0, dot);
     auto name = dot == std::string::npos ? key : key.substr(dot + 1);
     const auto& from = section == "payload" ? t.payload : t.headers;
-    picked[section + "." + name] = from.contains(name) ? from[name] : value{};
+    if (name == "*")
+      picked[section] = from;
+    else
+      picked[section + "." + name] = from.contains(name) ? from[name] : value{};
   }
   return fnv1a_hex(picked.dump());
 }

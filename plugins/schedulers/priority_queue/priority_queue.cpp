@@ -14,6 +14,12 @@
 //                           key is a header) the hash covers; default: every
 //                           header and the whole payload
 // A task whose hash is waiting and that no rule lets in is a duplicate.
+//
+// sy.schedulers.periodic: the same queue with the defaults for work that
+// periodic schedules send (docs/PLUGINS.md "Schedules"): hashed by headers
+// only ("headers.*") with allow_updates, so a run that finds the previous
+// run of its blueprint still waiting merges into it (its payload wins)
+// instead of piling up. Same config keys.
 #include "runtime/plugin/builtins.hpp"
 #include "runtime/scheduling/ranked_queue.hpp"
 #include "runtime/scheduling/task_hash.hpp"
@@ -27,37 +33,39 @@ struct queue_options {
   std::vector<std::string> hash_keys;
 };
 
-error bad_key(const std::string& key, const std::string& expected) {
-  return make_error(errc::config, "sy.schedulers.priority_queue: key \"" + key + "\": " + expected);
+error bad_key(const std::string& name, const std::string& key, const std::string& expected) {
+  return make_error(errc::config, name + ": key \"" + key + "\": " + expected);
 }
 
-expected<queue_options> parse_options(const value& config) {
-  queue_options opts;
+expected<queue_options> parse_options(const value& config, queue_options opts = {},
+                                      const std::string& name = "sy.schedulers.priority_queue") {
   if (config.is_null()) return opts;
-  if (!config.is_object())
-    return make_error(errc::config, "sy.schedulers.priority_queue: config must be a table");
+  if (!config.is_object()) return make_error(errc::config, name + ": config must be a table");
   for (const auto& [key, v] : config.items()) {
     if (key == "maxsize") {
       if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
-        return bad_key(key, "expected an integer >= 0");
+        return bad_key(name, key, "expected an integer >= 0");
       opts.rules.maxsize = v.get<std::size_t>();
     } else if (key == "allow_replace" || key == "allow_updates" ||
                key == "allow_priority_updates") {
-      if (!v.is_boolean()) return bad_key(key, "expected true or false");
+      if (!v.is_boolean()) return bad_key(name, key, "expected true or false");
       (key == "allow_replace"   ? opts.rules.allow_replace
        : key == "allow_updates" ? opts.rules.allow_updates
                                 : opts.rules.allow_priority_updates) = v.get<bool>();
     } else if (key == "hash") {
       if (!v.is_array() || v.empty())
-        return bad_key(key, "expected a non-empty list of \"headers.<key>\" or \"payload.<key>\"");
+        return bad_key(name, key,
+                       "expected a non-empty list of \"headers.<key>\" or \"payload.<key>\"");
+      opts.hash_keys.clear(); // the list replaces the defaults
       for (const auto& k : v) {
         if (!k.is_string() || k.get<std::string>().empty())
-          return bad_key(key, "expected non-empty strings, got " + k.dump());
+          return bad_key(name, key, "expected non-empty strings, got " + k.dump());
         opts.hash_keys.push_back(k.get<std::string>());
       }
     } else {
-      return bad_key(key, "unknown key (known: maxsize, allow_replace, allow_updates, "
-                          "allow_priority_updates, hash)");
+      return bad_key(name, key,
+                     "unknown key (known: maxsize, allow_replace, allow_updates, "
+                     "allow_priority_updates, hash)");
     }
   }
   return opts;
@@ -113,22 +121,31 @@ private:
   std::vector<std::string> hash_keys_;
 };
 
-} // namespace
-
-void add_priority_queue_scheduler(registry& reg) {
+/// Registers the queue under `name` with default options `defaults`.
+void add_queue(registry& reg, const std::string& name, const queue_options& defaults) {
   (void)reg.add(scheduler_factory{
-      "sy.schedulers.priority_queue",
-      [](const value& config) -> expected<void> {
-        auto opts = parse_options(config);
+      name,
+      [name, defaults](const value& config) -> expected<void> {
+        auto opts = parse_options(config, defaults, name);
         if (!opts) return opts.error();
         return {};
       },
-      [](const value& config) -> expected<std::unique_ptr<scheduler>> {
-        auto opts = parse_options(config);
+      [name, defaults](const value& config) -> expected<std::unique_ptr<scheduler>> {
+        auto opts = parse_options(config, defaults, name);
         if (!opts) return opts.error();
-        return std::unique_ptr<scheduler>(std::make_unique<priority_queue>(std::move(*opts)));
+        return std::make_unique<priority_queue>(std::move(*opts));
       },
   });
+}
+
+} // namespace
+
+void add_priority_queue_scheduler(registry& reg) {
+  add_queue(reg, "sy.schedulers.priority_queue", {});
+  queue_options periodic;
+  periodic.hash_keys = {"headers.*"};
+  periodic.rules.allow_updates = true;
+  add_queue(reg, "sy.schedulers.periodic", periodic);
 }
 
 } // namespace sy::plugin

@@ -106,3 +106,18 @@ CAF_TEST(priority queue config errors name the key) {
   CAF_CHECK(
       validate("sy.schedulers.priority_queue", {{"maxsize", 3}, {"allow_replace", true}}).empty());
 }
+
+CAF_TEST(periodic merges a run into the waiting run of the same blueprint) {
+  auto s = make("sy.schedulers.periodic");
+  s->push(1, job(1, priority::normal, {{"run", 1}}), 1.0);
+  // Same headers, newer payload: the waiting run takes it.
+  auto up = s->push(2, job(1, priority::normal, {{"run", 2}}), 1.0);
+  CAF_CHECK(up.what == admission::updated);
+  CAF_CHECK_EQUAL(up.waiting, 1u);
+  CAF_CHECK(s->push(3, job(2), 1.0).what == admission::queued);
+  CAF_CHECK_EQUAL(drain(*s), (tickets{1, 3}));
+  // A configured hash replaces the default one.
+  auto by_type = make("sy.schedulers.periodic", {{"hash", {"headers.type"}}});
+  by_type->push(1, job(1), 1.0);
+  CAF_CHECK(by_type->push(2, job(2), 1.0).what == admission::duplicate);
+}
