@@ -183,7 +183,8 @@ int run_node(const config::loaded_config& loaded) {
   auto binds = open(pipeline::binds_bucket);
   auto nodes = open(pipeline::nodes_bucket);
   auto schedules = open(pipeline::schedules_bucket);
-  if (!tasks || !binds || !nodes || !schedules) return 1;
+  auto runs = open(pipeline::runs_bucket);
+  if (!tasks || !binds || !nodes || !schedules || !runs) return 1;
   if (auto r = register_binds(**conn, *binds, *plan, cfg); !r) {
     log->error("{}", r.error().message);
     return 1;
@@ -223,7 +224,8 @@ int run_node(const config::loaded_config& loaded) {
     for (std::size_t i = 0; i < plan->consumers.size(); ++i) {
       const auto& c = plan->consumers[i];
       scheduler_deps deps{*conn,        tasks,           metrics,   queue_feeds[i].pull_credit,
-                          lookup_tasks, c.make_consumer, orders[i], ranks[i]};
+                          lookup_tasks, c.make_consumer, orders[i], ranks[i],
+                          runs};
       schedulers.push_back(spawn_scheduler(sys, deps, c.options));
     }
 

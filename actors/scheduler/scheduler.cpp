@@ -7,10 +7,10 @@
 #include "runtime/scheduling/task_hash.hpp"
 #include "runtime/task/codec.hpp"
 
-#include <array>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <optional>
@@ -19,8 +19,6 @@
 namespace sy::actors {
 
 namespace {
-
-using clock = std::chrono::steady_clock;
 
 /// A task that arrived with the hash of a waiting one and updated it: it
 /// ends as a duplicate once the waiting task ran (until then its message
@@ -58,8 +56,10 @@ struct scheduler_state {
   /// Tasks `order` refused as full, in arrival order: unacked, offered again
   /// after the next pop. While any wait here the puller is paused.
   std::deque<held> overflow;
-  /// When a task of each hash last finished (only for rankers that ask).
+  /// When a task of each hash last finished (only for rankers that ask),
+  /// kept current from bucket `sy_runs` by `runs_watch`.
   std::unordered_map<std::string, double> last_run;
+  std::optional<broker::kv_watcher> runs_watch;
   std::map<std::string, flight> in_flight;
   std::vector<worker_actor> idle;
   /// Commits started and not yet done.
@@ -157,6 +157,38 @@ void end_updates(self_pointer self, const scheduler_deps& deps, const scheduler_
   }
 }
 
+/// Notes that `t` finished now, here and in `sy_runs` for every node.
+void record_run(scheduler_state& st, const scheduler_deps& deps, const scheduler_options& opts,
+                const task& t) {
+  auto hash = scheduling::task_hash(t);
+  auto now = unix_now();
+  st.last_run[hash] = now;
+  if (deps.runs)
+    deps.runs->put_async(pipeline::identity_token(opts.own_bind.identity) + "." + hash,
+                         std::to_string(now), [](expected<std::uint64_t>) {});
+}
+
+/// Follows `sy_runs` for the identity, so that runs finished on other nodes
+/// (and before this one started) count too.
+void watch_runs(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
+  auto& st = self->state;
+  if (!deps.runs || !st.rank->uses_last_run()) return;
+  auto prefix = pipeline::identity_token(opts.own_bind.identity) + ".";
+  scheduler_actor me = self;
+  auto watch = deps.runs->watch(prefix + ">", [me, prefix](const broker::kv_entry& e) {
+    if (e.operation != broker::kv_operation::put) return;
+    char* end = nullptr;
+    double at = std::strtod(e.value.c_str(), &end);
+    if (end == e.value.c_str()) return;
+    caf::anon_send(me, last_run_atom::value, e.key.substr(prefix.size()), at);
+  });
+  if (!watch)
+    st.log->warn("[{}] cannot follow the last runs in {}: {}; using this node's own",
+                 opts.own_bind.identity, pipeline::runs_bucket, watch.error().message);
+  else
+    st.runs_watch.emplace(std::move(*watch));
+}
+
 void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
                const work_result& r) {
   auto& st = self->state;
@@ -171,8 +203,7 @@ void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_op
   if (r.crashed)
     st.log->warn("[{} {} {}] crashed: {}", f.job.uid, f.job.root_uid, opts.own_bind.identity,
                  r.error);
-  if (!r.crashed && st.rank->uses_last_run())
-    st.last_run[scheduling::task_hash(f.job)] = unix_now();
+  if (!r.crashed && st.rank->uses_last_run()) record_run(st, deps, opts, f.job);
   auto ran = f.job.uid;
   start_commit(self, deps, opts, std::move(f.msg),
                outcome{std::move(f.job), r.crashed, r.error, r.children});
@@ -394,7 +425,9 @@ void hand_back_held(const scheduler_deps& deps, const held& h) {
 void hand_back_queue(scheduler_state& st, const scheduler_deps& deps) {
   for (auto ticket : st.order->clear()) {
     auto i = st.waiting.find(ticket);
-    if (i != st.waiting.end()) hand_back_held(deps, i->second);
+    if (i == st.waiting.end()) continue;
+    hand_back_held(deps, i->second);
+    st.waiting.erase(i);
   }
   // Whatever the plugin forgot to return.
   for (const auto& [_, h] : st.waiting)
@@ -410,6 +443,7 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
   self->state.log = log::get("scheduler." + opts.own_bind.identity);
   self->state.order = deps.order;
   self->state.rank = deps.rank;
+  watch_runs(self, deps, opts);
   for (int i = 0; i < opts.concurrency; ++i)
     if (auto w = spawn_worker(self, deps, opts)) self->state.idle.push_back(w);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
@@ -427,6 +461,10 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
       [self, deps, opts](tick_atom) {
         heartbeat_all(self->state, deps);
         if (!self->state.stopping) self->delayed_send(self, opts.heartbeat, tick_atom::value);
+      },
+      [self](last_run_atom, const std::string& hash, double at) {
+        auto& last = self->state.last_run[hash];
+        last = std::max(last, at);
       },
       [self](committed_atom) {
         self->state.committing--;

@@ -62,6 +62,9 @@ struct scheduler_deps {
   /// scheduler actor only.
   std::shared_ptr<scheduler> order;
   std::shared_ptr<ranker> rank;
+  /// Bucket `sy_runs`: when tasks last finished, by hash, shared by every
+  /// node; used only for rankers that ask.
+  std::shared_ptr<broker::kv_bucket> runs;
 };
 
 /// The scheduler of one identity on one node: holds a bounded window of
@@ -78,6 +81,7 @@ using scheduler_actor =
     caf::typed_actor<caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<tick_atom>,
                      caf::reacts_to<committed_atom>, caf::reacts_to<heartbeat_atom, std::string>,
                      caf::reacts_to<binds_atom, bind_update>,
+                     caf::reacts_to<last_run_atom, std::string, double>,
                      caf::replies_to<stop_atom, bool>::with<stopped_atom>>;
 
 /// Spawns a scheduler and its `concurrency` workers on `sys`.

@@ -102,6 +102,10 @@ connection::connection(connection_options opts) : opts_(std::move(opts)) {}
 
 expected<std::shared_ptr<connection>> connection::connect(const connection_options& opts) {
   if (opts.urls.empty()) return make_error(errc::invalid_input, "no NATS URL configured");
+  // nats.c spins on its locks by default, burning CPU on our 2-core
+  // machines that the actors and nats-server need; 0 blocks at once.
+  static std::once_flag library_opened;
+  std::call_once(library_opened, [] { (void)nats_Open(0); });
   natsOptions* raw_opts = nullptr;
   if (natsStatus s = natsOptions_Create(&raw_opts); s != NATS_OK)
     return detail::nats_error(s, "cannot create NATS options");

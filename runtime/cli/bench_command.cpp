@@ -67,6 +67,9 @@ struct bench_options {
   int routers = 1;
   /// After the last send, how long to wait for the remaining events.
   int timeout_seconds = 60;
+  /// Scheduler and ranker plugin of every consumer identity.
+  std::string scheduler = "sy.schedulers.fifo";
+  std::string ranker = "sy.rankers.priority";
   bool json = false;
 };
 
@@ -78,29 +81,28 @@ struct scenario {
   bool one_at_a_time = false;
 };
 
-std::string consumer_toml(const std::string& identity, const std::string& plugin,
-                          const std::string& filters, int concurrency,
-                          const std::string& config = "{}") {
-  return "[[consumer]]\nidentity = \"" + identity + "\"\nplugin = \"" + plugin +
-         "\"\nfilters = " + filters + "\nconcurrency = " + std::to_string(concurrency) +
-         "\nconfig = " + config + "\n";
-}
-
-std::optional<scenario> make_scenario(const std::string& name, int concurrency) {
+std::optional<scenario> make_scenario(const bench_options& opts) {
+  auto consumer_toml = [&](const std::string& identity, const std::string& plugin,
+                           const std::string& filters, const std::string& config = "{}") {
+    return "[[consumer]]\nidentity = \"" + identity + "\"\nplugin = \"" + plugin +
+           "\"\nfilters = " + filters + "\nconcurrency = " + std::to_string(opts.concurrency) +
+           "\nconfig = " + config + "\nscheduler = { name = \"" + opts.scheduler +
+           "\" }\nranker = { name = \"" + opts.ranker + "\" }\n";
+  };
+  const auto& name = opts.scenario;
   const std::string roots = "[ { stage = \"a\" } ]";
   scenario s;
   if (name == "route" || name == "latency") {
-    s.consumers_toml = consumer_toml("bench-noop", "sy.consumers.noop", roots, concurrency);
+    s.consumers_toml = consumer_toml("bench-noop", "sy.consumers.noop", roots);
     s.one_at_a_time = name == "latency";
   } else if (name == "fanout") {
     for (const char* id : {"bench-fan-1", "bench-fan-2", "bench-fan-3"})
-      s.consumers_toml += consumer_toml(id, "sy.consumers.noop", roots, concurrency);
+      s.consumers_toml += consumer_toml(id, "sy.consumers.noop", roots);
     s.expected_finished = 3;
   } else if (name == "chain") {
-    s.consumers_toml =
-        consumer_toml("bench-a", "sy.consumers.synthetic", roots, concurrency,
-                      "{ emit = [ { stage = \"b\" } ] }") +
-        consumer_toml("bench-b", "sy.consumers.noop", "[ { stage = \"b\" } ]", concurrency);
+    s.consumers_toml = consumer_toml("bench-a", "sy.consumers.synthetic", roots,
+                                     "{ emit = [ { stage = \"b\" } ] }") +
+                       consumer_toml("bench-b", "sy.consumers.noop", "[ { stage = \"b\" } ]");
     s.expected_finished = 2;
   } else {
     return std::nullopt;
@@ -278,7 +280,7 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
 
 int run_bench(const bench_options& opts) {
   if (opts.scenario == "scheduler") return run_scheduler_bench(opts.tasks, opts.json);
-  auto sc = make_scenario(opts.scenario, opts.concurrency);
+  auto sc = make_scenario(opts);
   if (!sc)
     return usage_error("--scenario: unknown scenario \"" + opts.scenario +
                        "\" (known: route, fanout, chain, latency, scheduler)");
@@ -371,7 +373,9 @@ int run_bench(const bench_options& opts) {
   clock_type::time_point first_send;
   clock_type::time_point last_send;
   auto send_one = [&] {
-    auto t = make_task(value{{"stage", "a"}});
+    // Distinct tasks, as distinct samples would be: a deduplicating
+    // scheduler must not collapse them.
+    auto t = make_task(value{{"stage", "a"}, {"n", order.size()}});
     auto root = t.root_uid;
     order.push_back(root);
     {
@@ -472,6 +476,8 @@ int run_bench(const bench_options& opts) {
   if (opts.json) {
     value out{
         {"scenario", opts.scenario},
+        {"scheduler", opts.scheduler},
+        {"ranker", opts.ranker},
         {"tasks", tasks},
         {"seconds", seconds},
         {"tasks_per_s", per_s},
@@ -491,6 +497,7 @@ int run_bench(const bench_options& opts) {
     std::cout << std::fixed;
     line("scenario") << opts.scenario << " (" << sc->expected_finished
                      << " routed task(s) per analysis)\n";
+    line("queue") << opts.scheduler << ", " << opts.ranker << '\n';
     line("tasks") << tasks << '\n';
     line("seconds") << std::setprecision(3) << seconds << " (first send to last event)\n";
     line("tasks/s") << std::setprecision(0) << per_s << " (end to end)\n";
@@ -534,6 +541,10 @@ void add_bench_command(CLI::App& app, int& result) {
   cmd->add_option("--timeout", opts->timeout_seconds,
                   "Seconds to wait for the events after the last send; later roots count as lost")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--scheduler", opts->scheduler, "Scheduler plugin of every consumer")
+      ->default_str("sy.schedulers.fifo");
+  cmd->add_option("--ranker", opts->ranker, "Ranker plugin of every consumer")
+      ->default_str("sy.rankers.priority");
   cmd->add_flag("--json", opts->json, "Print one JSON object");
   cmd->callback([opts, &result] { result = run_bench(*opts); });
 }

@@ -22,6 +22,9 @@ inline constexpr const char* parked_stream = "SY_PARKED";
 inline constexpr const char* tasks_bucket = "sy_tasks";
 inline constexpr const char* binds_bucket = "sy_binds";
 inline constexpr const char* nodes_bucket = "sy_nodes";
+/// When a task of each hash last finished, per identity, for rankers that
+/// ask (docs/PLUGINS.md): key `<identity token>.<hash>`, value Unix seconds.
+inline constexpr const char* runs_bucket = "sy_runs";
 /// Periodic schedules by id (docs/PLUGINS.md "Schedules").
 inline constexpr const char* schedules_bucket = "sy_schedules";
 /// The durable consumer every router shares.

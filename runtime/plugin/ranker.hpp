@@ -15,8 +15,9 @@ struct rank_context {
   double queued_at = 0;
   /// Deliveries so far (1 on the first).
   std::uint32_t attempt = 1;
-  /// Seconds since a task with the same hash last finished on this queue;
-  /// none if it never ran (as far as this node has seen since it started).
+  /// Seconds since a task with the same hash (all headers and payload) last
+  /// finished on this queue, on any node (bucket `sy_runs`); none if it
+  /// never ran. Filled only for rankers whose `uses_last_run` is true.
   std::optional<double> since_last_run;
 };
 

@@ -153,4 +153,28 @@ CAF_TEST(a full priority queue pauses the stream and loses nothing) {
   CAF_CHECK_EQUAL(run_order(node, roots).size(), roots.size());
 }
 
+CAF_TEST(the grace period ranker knows runs finished before a node restart) {
+  auto toml =
+      work_node(R"({ name = "sy.schedulers.priority_queue" })",
+                R"({ name = "sy.rankers.grace_period", config = { grace_period = "1h" } })", 300);
+  std::string recent;
+  {
+    node_process node{toml, server.url()};
+    CAF_CHECK(node.wait_for_log("running"));
+    recent = send({{"type", "job"}, {"n", "recent"}});
+    if (!wait_event(recent)) CAF_FAIL("no event:\n" << node.log_text());
+    CAF_CHECK_EQUAL(node.stop(15), 0);
+  }
+  // A new node: what ran is known from sy_runs, not from its own memory.
+  node_process node{toml, server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto blocker = occupy(node);
+  // Sent first, but it ran minutes ago; the other never ran: top band.
+  auto again = send({{"type", "job"}, {"n", "recent"}});
+  auto fresh = send({{"type", "job"}, {"n", "fresh"}});
+  std::vector<std::string> all{blocker, again, fresh};
+  if (wait_all(all, 60) != all.size()) CAF_FAIL("analyses missing:\n" << node.log_text());
+  CAF_CHECK_EQUAL(run_order(node, all), (std::vector<std::string>{blocker, fresh, again}));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
