@@ -2,6 +2,7 @@
 
 #include "actors/core/delivery.hpp"
 #include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/object_store.hpp"
 #include "runtime/broker/pull_consumer.hpp"
 #include "runtime/broker/subscription.hpp"
 #include "runtime/log/log.hpp"
@@ -11,6 +12,7 @@
 #include "runtime/pipeline/queue_drain.hpp"
 #include "runtime/pipeline/schedule_runner.hpp"
 #include "runtime/task/codec.hpp"
+#include "runtime/task/resource_ref.hpp"
 #include "runtime/task/uid.hpp"
 
 #include <caf/actor_system.hpp>
@@ -18,6 +20,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <optional>
 #include <random>
+#include <set>
 
 namespace sy::actors {
 
@@ -41,6 +44,9 @@ struct housekeeper_state {
   /// Sends the blueprints of due schedules.
   std::optional<pipeline::producer> producer;
   std::mt19937_64 rng{std::random_device{}()};
+  /// The resources' object store, and when it was last collected.
+  std::optional<broker::object_store> resources;
+  std::chrono::steady_clock::time_point resources_collected{};
   std::shared_ptr<spdlog::logger> log = log::get("housekeeper");
 };
 
@@ -338,6 +344,54 @@ void retire_offline_binds(housekeeper_state& st, const housekeeper_deps& deps,
   st.offline_since = std::move(offline);
 }
 
+/// Deletes the resources no task record refers to (docs/RESOURCES.md). The
+/// objects are listed before the records are read: a listed object was
+/// completely uploaded, and its task was recorded before its upload began,
+/// so a live task's reference is always among the records read after.
+void collect_resources(housekeeper_state& st, const housekeeper_deps& deps,
+                       const housekeeper_options& opts) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.resources_collected < opts.resource_gc_interval) return;
+  st.resources_collected = now;
+  if (!st.resources) {
+    auto store = broker::object_store::open(deps.conn, pipeline::resources_bucket);
+    if (!store) return st.log->warn("resources not collected: {}", store.error().message);
+    st.resources.emplace(std::move(*store));
+  }
+  auto objects = st.resources->list();
+  if (!objects) return st.log->warn("resources not collected: {}", objects.error().message);
+  auto retention = std::chrono::duration<double>(opts.resource_retention).count();
+  auto wall = unix_now();
+  std::vector<std::string> candidates;
+  for (const auto& o : *objects)
+    if (wall - broker::mtime_seconds(o) >= retention) candidates.push_back(o.name);
+  if (!candidates.empty()) {
+    auto records = deps.tasks->entries(">");
+    if (!records) return st.log->warn("resources not collected: {}", records.error().message);
+    std::set<std::string> referenced;
+    for (const auto& e : *records) {
+      if (e.operation != broker::kv_operation::put) continue;
+      auto t = decode_task(e.value);
+      if (!t) continue;
+      for (const auto& ref : find_resources(t->payload))
+        if (ref.bucket == pipeline::resources_bucket) referenced.insert(ref.object);
+    }
+    for (const auto& name : candidates) {
+      if (referenced.count(name)) continue;
+      if (auto r = st.resources->remove(name); !r)
+        st.log->warn("resource {} not deleted: {}", name, r.error().message);
+      else
+        st.log->info("resource {} deleted: no task refers to it", name);
+    }
+  }
+  auto orphans = st.resources->orphan_chunk_subjects(
+      std::chrono::duration_cast<std::chrono::seconds>(opts.resource_retention));
+  if (!orphans) return;
+  for (const auto& subject : *orphans)
+    if (st.resources->purge_chunks(subject))
+      st.log->info("purged chunks of an upload that never completed ({})", subject);
+}
+
 /// The leader sends what is due; the others wait for the lease.
 void run_schedules(housekeeper_state& st, const housekeeper_deps& deps) {
   if (!st.lease || !deps.schedules) return;
@@ -375,6 +429,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         if (hold_lease(self, deps, opts)) {
           expire(self, deps, opts);
           retire_offline_binds(self->state, deps, opts);
+          collect_resources(self->state, deps, opts);
         }
         self->delayed_send(self, opts.interval, tick_atom::value);
       },

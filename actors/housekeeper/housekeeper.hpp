@@ -28,6 +28,9 @@ struct housekeeper_options {
   std::chrono::milliseconds bind_offline_ttl = std::chrono::minutes{10};
   /// Time between two passes over the periodic schedules (their resolution).
   std::chrono::milliseconds schedule_interval = std::chrono::seconds{1};
+  /// Unreferenced resources are deleted once stored this long.
+  std::chrono::milliseconds resource_retention = std::chrono::hours{1};
+  std::chrono::milliseconds resource_gc_interval = std::chrono::minutes{1};
 };
 
 struct housekeeper_deps {

@@ -12,6 +12,7 @@
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/log_publisher.hpp"
+#include "runtime/pipeline/resource_store.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -194,6 +195,7 @@ int run_node(const config::loaded_config& loaded) {
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", cfg.node.threads);
   int exit_code = 0;
+  auto resources = std::make_shared<pipeline::resource_store>(*conn);
   // Each queue's scheduler and ranker. Made once already while planning:
   // failing now is a plugin bug.
   std::vector<std::shared_ptr<scheduler>> orders;
@@ -223,9 +225,18 @@ int run_node(const config::loaded_config& loaded) {
     std::vector<scheduler_actor> schedulers;
     for (std::size_t i = 0; i < plan->consumers.size(); ++i) {
       const auto& c = plan->consumers[i];
-      scheduler_deps deps{*conn,        tasks,           metrics,   queue_feeds[i].pull_credit,
-                          lookup_tasks, c.make_consumer, orders[i], ranks[i],
-                          runs};
+      scheduler_deps deps{*conn,
+                          tasks,
+                          metrics,
+                          queue_feeds[i].pull_credit,
+                          lookup_tasks,
+                          c.make_consumer,
+                          orders[i],
+                          ranks[i],
+                          runs,
+                          [resources](const resource_ref& ref, const resource_sink& sink) {
+                            return resources->read(ref, sink);
+                          }};
       schedulers.push_back(spawn_scheduler(sys, deps, c.options));
     }
 
@@ -294,6 +305,8 @@ int run_node(const config::loaded_config& loaded) {
       housekeeper_options hopts{name, std::min(cfg.housekeeper.interval, lopts.nodes_ttl / 3),
                                 cfg.housekeeper.crashed_ttl, cfg.housekeeper.started_timeout,
                                 cfg.housekeeper.bind_offline_ttl};
+      hopts.resource_retention = cfg.housekeeper.resource_retention;
+      hopts.resource_gc_interval = cfg.housekeeper.resource_gc_interval;
       keeper = spawn_housekeeper(
           sys, housekeeper_deps{*conn, tasks, binds, nodes, metrics, schedules}, hopts);
     }

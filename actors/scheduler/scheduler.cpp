@@ -136,9 +136,10 @@ worker_actor spawn_worker(self_pointer self, const scheduler_deps& deps,
     return {};
   }
   scheduler_actor me = self;
-  worker_options wopts{opts.own_bind.identity, [me](const std::string& uid) {
-                         caf::anon_send(me, heartbeat_atom::value, uid);
-                       }};
+  worker_options wopts{
+      opts.own_bind.identity,
+      [me](const std::string& uid) { caf::anon_send(me, heartbeat_atom::value, uid); },
+      deps.read_resource};
   return self->system().spawn<caf::detached>(worker, std::shared_ptr<consumer>(std::move(*impl)),
                                              std::move(wopts));
 }

@@ -65,6 +65,8 @@ struct scheduler_deps {
   /// Bucket `sy_runs`: when tasks last finished, by hash, shared by every
   /// node; used only for rankers that ask.
   std::shared_ptr<broker::kv_bucket> runs;
+  /// Reads task resources for the consumers (see `worker_options`).
+  std::function<expected<void>(const resource_ref&, const resource_sink&)> read_resource;
 };
 
 /// The scheduler of one identity on one node: holds a bounded window of

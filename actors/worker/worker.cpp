@@ -45,6 +45,12 @@ public:
 
   const task& current() const override { return order_.job; }
 
+  expected<void> read_resource(const resource_ref& ref, const resource_sink& sink) override {
+    if (!opts_.read_resource)
+      return make_error(errc::unavailable, "this worker cannot read resources");
+    return opts_.read_resource(ref, sink);
+  }
+
 private:
   const work_order& order_;
   const worker_options& opts_;

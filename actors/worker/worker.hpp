@@ -43,6 +43,9 @@ struct worker_options {
   /// Called from the worker's thread when the consumer asks for a heartbeat;
   /// receives the task uid. May be empty.
   std::function<void(const std::string&)> on_heartbeat;
+  /// Reads resources for `consumer_context::resource_of`; may be empty
+  /// (reading then fails with a clear error).
+  std::function<expected<void>(const resource_ref&, const resource_sink&)> read_resource;
 };
 
 /// Runs `process` of `impl` for every work order. A thrown exception or a

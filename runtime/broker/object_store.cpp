@@ -146,6 +146,10 @@ std::string base64url(std::string_view bytes) {
   return out;
 }
 
+double mtime_seconds(const object_info& info) {
+  return parse_rfc3339(info.mtime);
+}
+
 value to_json(const object_info& info) {
   value j = {{"name", info.name},     {"bucket", info.bucket},     {"nuid", info.nuid},
              {"size", info.size},     {"mtime", info.mtime},       {"chunks", info.chunks},
@@ -199,6 +203,15 @@ expected<object_store> object_store::ensure(std::shared_ptr<connection> conn,
   spec.allow_direct = true;
   spec.allow_rollup = true;
   if (auto r = ensure_stream(*conn, spec); !r) return r.error();
+  return object_store(std::move(conn), std::move(opts));
+}
+
+expected<object_store> object_store::open(std::shared_ptr<connection> conn,
+                                          const std::string& bucket) {
+  auto st = stream_info(*conn, "OBJ_" + bucket);
+  if (!st) return failed("object store " + bucket, st.error());
+  object_store_options opts;
+  opts.bucket = bucket;
   return object_store(std::move(conn), std::move(opts));
 }
 
@@ -316,24 +329,32 @@ expected<object_info> object_store::put(const std::string& name, const object_re
   return out;
 }
 
-expected<object_info> object_store::put_bytes(const std::string& name, std::string_view data) {
+expected<object_info> object_store::put_bytes(const std::string& name, std::string_view data,
+                                              const std::map<std::string, std::string>& metadata) {
   std::size_t at = 0;
-  return put(name, [&](char* buf, std::size_t n) -> expected<std::size_t> {
-    auto k = std::min(n, data.size() - at);
-    std::copy_n(data.data() + at, k, buf);
-    at += k;
-    return k;
-  });
+  return put(
+      name,
+      [&](char* buf, std::size_t n) -> expected<std::size_t> {
+        auto k = std::min(n, data.size() - at);
+        std::copy_n(data.data() + at, k, buf);
+        at += k;
+        return k;
+      },
+      metadata);
 }
 
-expected<object_info> object_store::put_file(const std::string& name, const std::string& path) {
+expected<object_info> object_store::put_file(const std::string& name, const std::string& path,
+                                             const std::map<std::string, std::string>& metadata) {
   std::ifstream in{path, std::ios::binary};
   if (!in) return make_error(errc::io, "cannot open " + path);
-  return put(name, [&](char* buf, std::size_t n) -> expected<std::size_t> {
-    in.read(buf, static_cast<std::streamsize>(n));
-    if (in.bad()) return make_error(errc::io, "cannot read " + path);
-    return static_cast<std::size_t>(in.gcount());
-  });
+  return put(
+      name,
+      [&](char* buf, std::size_t n) -> expected<std::size_t> {
+        in.read(buf, static_cast<std::streamsize>(n));
+        if (in.bad()) return make_error(errc::io, "cannot read " + path);
+        return static_cast<std::size_t>(in.gcount());
+      },
+      metadata);
 }
 
 expected<object_info> object_store::get(const std::string& name, const object_writer& write) const {

@@ -38,6 +38,8 @@ struct object_info {
 };
 
 value to_json(const object_info& info);
+/// `mtime` in Unix seconds; 0 if it cannot be read.
+double mtime_seconds(const object_info& info);
 expected<object_info> object_info_from_json(const value& json);
 
 /// How an object store bucket is created.
@@ -79,13 +81,19 @@ public:
   /// Creates the bucket's stream if needed (or checks the existing one).
   static expected<object_store> ensure(std::shared_ptr<connection> conn, object_store_options opts);
 
+  /// Binds to an existing bucket without changing it (`errc::not_found` if
+  /// its stream does not exist); writes use the default chunk size.
+  static expected<object_store> open(std::shared_ptr<connection> conn, const std::string& bucket);
+
   /// Stores the content `read` yields under `name`, replacing an object of
   /// that name (whose chunks are removed after the new metadata is stored).
   expected<object_info> put(const std::string& name, const object_reader& read,
                             const std::map<std::string, std::string>& metadata = {});
-  expected<object_info> put_bytes(const std::string& name, std::string_view data);
+  expected<object_info> put_bytes(const std::string& name, std::string_view data,
+                                  const std::map<std::string, std::string>& metadata = {});
   /// Streams the file at `path`; errors name it.
-  expected<object_info> put_file(const std::string& name, const std::string& path);
+  expected<object_info> put_file(const std::string& name, const std::string& path,
+                                 const std::map<std::string, std::string>& metadata = {});
 
   /// The metadata of `name`; `errc::not_found` if there is none or it was
   /// deleted.

@@ -22,6 +22,7 @@
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/pull_consumer.hpp"
+#include "runtime/cli/bench_resource.hpp"
 #include "runtime/cli/bench_scheduler.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/pipeline/layout.hpp"
@@ -280,10 +281,11 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
 
 int run_bench(const bench_options& opts) {
   if (opts.scenario == "scheduler") return run_scheduler_bench(opts.tasks, opts.json);
+  if (opts.scenario == "resource") return run_resource_bench(opts.tasks, opts.json);
   auto sc = make_scenario(opts);
   if (!sc)
     return usage_error("--scenario: unknown scenario \"" + opts.scenario +
-                       "\" (known: route, fanout, chain, latency, scheduler)");
+                       "\" (known: route, fanout, chain, latency, scheduler, resource)");
   int tasks = opts.tasks >= 0 ? opts.tasks : (sc->one_at_a_time ? 200 : 10000);
   if (tasks <= 0) return usage_error("--tasks must be positive");
   auto fail = [](const std::string& what) {
@@ -527,11 +529,12 @@ void add_bench_command(CLI::App& app, int& result) {
   auto opts = std::make_shared<bench_options>();
   auto cmd = app.add_subcommand(
       "bench", "Run a benchmark scenario end to end on a fresh embedded nats-server and one node");
-  cmd->add_option("--scenario", opts->scenario, "route, fanout, chain, latency or scheduler")
+  cmd->add_option("--scenario", opts->scenario,
+                  "route, fanout, chain, latency, scheduler or resource")
       ->required();
   cmd->add_option("--tasks", opts->tasks,
                   "Root tasks to send (default 10000; latency: 200; scheduler: queue operations, "
-                  "default 2000000)");
+                  "default 2000000; resource: MiB, default 1024)");
   cmd->add_option("--in-flight", opts->in_flight, "Most unconfirmed sends at once")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--concurrency", opts->concurrency, "Workers per consumer identity")

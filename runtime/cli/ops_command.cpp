@@ -84,6 +84,7 @@ int failed(const error& e) {
 void add_ops_commands(CLI::App& app, int& result) {
   add_ops_identity_commands(app, result);
   add_schedule_commands(app, result);
+  add_resource_commands(app, result);
   add_ops_task_commands(app, result);
 }
 

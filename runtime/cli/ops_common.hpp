@@ -72,5 +72,6 @@ int failed(const error& e);
 void add_ops_task_commands(CLI::App& app, int& result);
 void add_ops_identity_commands(CLI::App& app, int& result);
 void add_schedule_commands(CLI::App& app, int& result);
+void add_resource_commands(CLI::App& app, int& result);
 
 } // namespace sy::cli

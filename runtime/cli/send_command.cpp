@@ -8,6 +8,7 @@
 #include "runtime/pipeline/producer.hpp"
 #include "runtime/task/codec.hpp"
 
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <mutex>
@@ -23,6 +24,8 @@ struct send_options {
   std::vector<std::string> json_headers;
   std::string payload;
   std::string priority = "normal";
+  /// --file [KEY=]PATH
+  std::vector<std::string> files;
   int wait_seconds = -1; // -1: do not wait
   bool json = false;
 };
@@ -92,6 +95,20 @@ int run_send(const send_options& opts) {
   }
   auto prio = parse_priority(opts.priority);
   if (!prio) return usage_error("--priority must be high, normal or low");
+  std::vector<pipeline::attachment> attachments;
+  for (const auto& f : opts.files) {
+    auto eq = f.find('=');
+    pipeline::attachment a;
+    a.path = eq == std::string::npos ? f : f.substr(eq + 1);
+    a.name = std::filesystem::path{a.path}.filename().string();
+    a.key = eq == std::string::npos ? a.name : f.substr(0, eq);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(a.path, ec))
+      return usage_error("--file " + f + ": " + a.path + " is not a readable file");
+    if (a.key.empty() || payload.contains(a.key))
+      return usage_error("--file " + f + ": payload key \"" + a.key + "\" is empty or taken");
+    attachments.push_back(std::move(a));
+  }
   auto conn = connect_client(loaded->config, "send");
   if (!conn) return usage_error(conn.error().message);
   auto t = make_task(std::move(headers), std::move(payload), *prio);
@@ -122,7 +139,7 @@ int run_send(const send_options& opts) {
   }
   auto producer = pipeline::producer::open(*conn);
   if (!producer) return usage_error(producer.error().message);
-  auto uid = producer->send(t);
+  auto uid = producer->send(t, attachments);
   if (!uid) return usage_error(uid.error().message);
   if (opts.wait_seconds < 0) {
     std::cout << (opts.json ? value{{"uid", *uid}}.dump() : *uid) << '\n';
@@ -145,6 +162,9 @@ void add_send_command(CLI::App& app, int& result) {
   cmd->add_option("--header-json", opts->json_headers,
                   "Header key=JSON, e.g. size=20 or tags='[\"a\"]' (repeatable)");
   cmd->add_option("--payload", opts->payload, "Payload as a JSON object");
+  cmd->add_option("--file", opts->files,
+                  "Attach a file as a resource: [KEY=]PATH, the reference under payload key KEY "
+                  "(default: the file name) (repeatable)");
   cmd->add_option("--priority", opts->priority, "high, normal or low")
       ->check(CLI::IsMember({"high", "normal", "low"}));
   cmd->add_option("--wait", opts->wait_seconds,

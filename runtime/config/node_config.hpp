@@ -88,6 +88,10 @@ struct housekeeper_options {
   milliseconds started_timeout = std::chrono::minutes{30};
   /// A non-persistent bind whose consumers are all offline this long is removed.
   milliseconds bind_offline_ttl = std::chrono::minutes{10};
+  /// A resource no task record refers to is deleted once stored this long.
+  milliseconds resource_retention = std::chrono::hours{1};
+  /// Time between two passes of the resource collection.
+  milliseconds resource_gc_interval = std::chrono::minutes{1};
 };
 
 /// [api]: the HTTP API.

@@ -1,6 +1,7 @@
 #include "runtime/pipeline/layout.hpp"
 
 #include "runtime/broker/kv_bucket.hpp"
+#include "runtime/broker/object_store.hpp"
 #include "runtime/broker/stream_spec.hpp"
 
 namespace sy::pipeline {
@@ -115,6 +116,12 @@ expected<void> ensure_layout(broker::connection& conn, const layout_options& opt
                            bucket(runs_bucket, opts)}) {
     if (auto r = broker::ensure_bucket(shared, spec); !r) return r.error();
   }
+  broker::object_store_options resources;
+  resources.bucket = resources_bucket;
+  resources.description = "switchyard task resources";
+  resources.replicas = opts.replicas;
+  resources.storage = storage(opts);
+  if (auto r = broker::object_store::ensure(shared, resources); !r) return r.error();
   return {};
 }
 

@@ -25,6 +25,8 @@ inline constexpr const char* nodes_bucket = "sy_nodes";
 /// When a task of each hash last finished, per identity, for rankers that
 /// ask (docs/PLUGINS.md): key `<identity token>.<hash>`, value Unix seconds.
 inline constexpr const char* runs_bucket = "sy_runs";
+/// The object store of task resources (docs/RESOURCES.md).
+inline constexpr const char* resources_bucket = "sy_resources";
 /// Periodic schedules by id (docs/PLUGINS.md "Schedules").
 inline constexpr const char* schedules_bucket = "sy_schedules";
 /// The durable consumer every router shares.

@@ -1,7 +1,10 @@
 #include "runtime/pipeline/producer.hpp"
 
+#include "runtime/broker/object_store.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/codec.hpp"
+#include "runtime/task/resource_ref.hpp"
+#include "runtime/task/uid.hpp"
 
 #include <future>
 
@@ -61,6 +64,49 @@ expected<std::string> producer::send(task t, std::chrono::milliseconds timeout) 
     return make_error(errc::unavailable, "no answer from the broker within " +
                                              std::to_string(timeout.count()) + " ms");
   return future.get();
+}
+
+expected<std::string> producer::send(task t, const std::vector<attachment>& files,
+                                     std::chrono::milliseconds timeout) {
+  if (files.empty()) return send(std::move(t), timeout);
+  auto store = broker::object_store::open(conn_, resources_bucket);
+  if (!store) return store.error();
+  std::vector<resource_ref> refs;
+  for (const auto& f : files) {
+    resource_ref ref;
+    ref.name = f.name;
+    ref.bucket = resources_bucket;
+    ref.object = new_uid();
+    t.payload[f.key] = to_value(ref);
+    refs.push_back(std::move(ref));
+  }
+  t.status = task_status::declared;
+  t.last_update = unix_now();
+  auto key = task_key(t);
+  if (auto r = tasks_->put(key, encode(t)); !r) return r.error();
+  auto undo = [&](std::size_t uploaded, const error& e) -> error {
+    for (std::size_t i = 0; i < uploaded; ++i)
+      (void)store->remove(refs[i].object);
+    (void)tasks_->erase(key);
+    return e;
+  };
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto& f = files[i];
+    std::map<std::string, std::string> about{
+        {"name", f.name}, {"task", t.uid}, {"root_uid", t.root_uid}};
+    auto put = f.path.empty() ? store->put_bytes(refs[i].object, f.bytes, about)
+                              : store->put_file(refs[i].object, f.path, about);
+    if (!put)
+      return undo(i, make_error(put.error().code, "cannot attach " +
+                                                      (f.path.empty() ? f.name : f.path) + ": " +
+                                                      put.error().message));
+    refs[i].size = put->size;
+    refs[i].sha256 = put->digest;
+    t.payload[f.key] = to_value(refs[i]);
+  }
+  auto sent = send(std::move(t), timeout);
+  if (!sent) return undo(files.size(), sent.error());
+  return sent;
 }
 
 } // namespace sy::pipeline

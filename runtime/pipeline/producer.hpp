@@ -9,8 +9,21 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sy::pipeline {
+
+/// A file (or bytes) to attach to a task as a resource (docs/RESOURCES.md).
+struct attachment {
+  /// The payload key that will hold the reference.
+  std::string key;
+  /// The resource's file name, as consumers see it.
+  std::string name;
+  /// The file to upload...
+  std::string path;
+  /// ... or, when `path` is empty, these bytes.
+  std::string bytes;
+};
 
 /// Receives the outcome of an asynchronous send: the uid, or why it failed.
 using send_handler = std::function<void(expected<std::string>)>;
@@ -34,6 +47,15 @@ public:
 
   /// Sends `t` without waiting; `done` runs once on a broker thread.
   void send_async(task t, send_handler done);
+
+  /// Sends `t` with `files` attached: records the task as Declared with
+  /// references to objects named by fresh uids, uploads each file to bucket
+  /// `sy_resources`, then sends the task with the references completed
+  /// (size, digest). The record comes first, so the housekeeper never
+  /// collects an upload in progress. On failure the uploaded objects and
+  /// the record are removed again. Blocking.
+  expected<std::string> send(task t, const std::vector<attachment>& files,
+                             std::chrono::milliseconds timeout = std::chrono::seconds{10});
 
 private:
   producer(std::shared_ptr<broker::connection> conn, std::shared_ptr<broker::kv_bucket> tasks);

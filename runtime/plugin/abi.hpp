@@ -34,7 +34,7 @@
 
 /// Bumped whenever a public plugin header changes in a way that breaks
 /// plugins built against the old one.
-#define SY_PLUGIN_ABI_REVISION 1
+#define SY_PLUGIN_ABI_REVISION 2
 
 namespace sy::plugin {
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "runtime/core/expected.hpp"
+#include "runtime/plugin/resource.hpp"
 #include "runtime/task/task.hpp"
 
 #include <chrono>
@@ -16,9 +17,16 @@ enum class log_level { trace, debug, info, warn, error };
 /// What a consumer can do while it processes one task. Owned by the runtime;
 /// valid only during the `process` call it was passed to. Not thread-safe:
 /// call it from the thread running `process`.
-class consumer_context {
+class consumer_context : public resource_reader {
 public:
-  virtual ~consumer_context() = default;
+  /// The resource payload value `v` refers to (e.g.
+  /// `ctx.resource_of(t.payload["sample"])`); an error if `v` is not a
+  /// resource reference.
+  expected<resource> resource_of(const value& v) {
+    auto ref = as_resource(v);
+    if (!ref) return make_error(errc::invalid_input, "not a resource reference: " + v.dump());
+    return resource{std::move(*ref), *this};
+  }
 
   /// Queues a child task of the task being processed. Children are published
   /// after `process` returns successfully, together with the task's

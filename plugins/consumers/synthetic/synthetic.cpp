@@ -11,6 +11,11 @@
 //   log                text written through ctx.log at info for every task, or a
 //                      table level -> text (levels trace, debug, info, warn,
 //                      error; written in that order) (default none)
+//   read_resources     true: read every resource the payload refers to (its
+//                      digest checked) before the service time; a resource
+//                      that cannot be read crashes the task (default false)
+//   forward_payload    true: children get the task's payload, resource
+//                      references included (forwarded, not copied) (default false)
 #include "runtime/plugin/builtins.hpp"
 
 #include <algorithm>
@@ -28,6 +33,8 @@ struct synthetic_options {
   double crash_probability = 0;
   value emit = value::array();
   std::optional<std::uint64_t> seed;
+  bool read_resources = false;
+  bool forward_payload = false;
   /// What to log for every task, by level.
   std::vector<std::pair<log_level, std::string>> log;
 };
@@ -65,6 +72,9 @@ expected<synthetic_options> parse_options(const value& config) {
       for (const auto& child : v)
         if (!child.is_object()) return bad_key(key, "expected a list of header tables");
       opts.emit = v;
+    } else if (key == "read_resources" || key == "forward_payload") {
+      if (!v.is_boolean()) return bad_key(key, "expected true or false");
+      (key == "read_resources" ? opts.read_resources : opts.forward_payload) = v.get<bool>();
     } else if (key == "seed") {
       if (!v.is_number_integer()) return bad_key(key, "expected an integer");
       opts.seed = v.get<std::uint64_t>();
@@ -86,7 +96,8 @@ expected<synthetic_options> parse_options(const value& config) {
     } else {
       return make_error(errc::config, "sy.consumers.synthetic: unknown key \"" + key +
                                           "\" (known: service_time_ms, distribution, "
-                                          "crash_probability, emit, seed, log)");
+                                          "crash_probability, emit, seed, log, read_resources, "
+                                          "forward_payload)");
     }
   }
   return opts;
@@ -97,16 +108,28 @@ public:
   explicit synthetic(synthetic_options opts)
       : opts_(std::move(opts)), rng_(opts_.seed ? *opts_.seed : std::random_device{}()) {}
 
-  expected<void> process(const task&, consumer_context& ctx) override {
+  expected<void> process(const task& t, consumer_context& ctx) override {
     for (const auto& [level, text] : opts_.log)
       ctx.log(level, text);
+    if (opts_.read_resources) {
+      for (const auto& ref : find_resources(t.payload)) {
+        std::uint64_t bytes = 0;
+        auto r = resource{ref, ctx}.read([&](std::string_view chunk) -> expected<void> {
+          bytes += chunk.size();
+          return {};
+        });
+        if (!r) return r.error();
+        ctx.log(log_level::info, "read resource " + ref.name + " (" + std::to_string(bytes) +
+                                     " bytes, " + ref.sha256 + ")");
+      }
+    }
     if (auto ms = service_time_ms(); ms > 0)
       std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms));
     if (opts_.crash_probability > 0 &&
         std::uniform_real_distribution<double>(0, 1)(rng_) < opts_.crash_probability)
       return make_error(errc::internal, "synthetic crash");
     for (const auto& headers : opts_.emit)
-      ctx.send_child(headers);
+      ctx.send_child(headers, opts_.forward_payload ? t.payload : value::object());
     return {};
   }
 

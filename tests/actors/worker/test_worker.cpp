@@ -27,7 +27,8 @@ struct fixture : test_coordinator_fixture<> {
   std::vector<std::string> heartbeats;
   worker_actor w = sys.spawn(
       worker, std::make_shared<scripted>(),
-      worker_options{"classifier", [this](const std::string& uid) { heartbeats.push_back(uid); }});
+      worker_options{"classifier", [this](const std::string& uid) { heartbeats.push_back(uid); },
+                     nullptr});
 };
 
 } // namespace

@@ -69,7 +69,7 @@ CAF_TEST(with no layer every key has its default) {
   CAF_CHECK(c.consumers.empty());
   CAF_CHECK_EQUAL(loaded->source_of("log.level").to_string(), "default");
   auto text = loaded->render_text();
-  CAF_CHECK(text.find("crashed_ttl      = \"3d\"   # default\n") != std::string::npos);
+  CAF_CHECK(text.find("crashed_ttl          = \"3d\"   # default\n") != std::string::npos);
   CAF_CHECK(text.find("# from") == std::string::npos);
 }
 
