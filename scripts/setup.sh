@@ -9,6 +9,7 @@ packages=(
   libcaf-dev libnats-dev nats-server
   libmsgpack-cxx-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+  python3
 )
 
 missing=()

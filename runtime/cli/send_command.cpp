@@ -100,11 +100,15 @@ int run_send(const send_options& opts) {
     auto eq = f.find('=');
     pipeline::attachment a;
     a.path = eq == std::string::npos ? f : f.substr(eq + 1);
-    a.name = std::filesystem::path{a.path}.filename().string();
-    a.key = eq == std::string::npos ? a.name : f.substr(0, eq);
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(a.path, ec))
-      return usage_error("--file " + f + ": " + a.path + " is not a readable file");
+    auto is_dir = std::filesystem::is_directory(a.path, ec);
+    a.name = std::filesystem::path{a.path}.lexically_normal().filename().string();
+    if (a.name.empty())
+      a.name = std::filesystem::path{a.path}.lexically_normal().parent_path().filename().string();
+    if (is_dir) a.name += ".zip";
+    a.key = eq == std::string::npos ? a.name : f.substr(0, eq);
+    if (!is_dir && !std::filesystem::is_regular_file(a.path, ec))
+      return usage_error("--file " + f + ": " + a.path + " is not a readable file or directory");
     if (a.key.empty() || payload.contains(a.key))
       return usage_error("--file " + f + ": payload key \"" + a.key + "\" is empty or taken");
     attachments.push_back(std::move(a));
@@ -164,7 +168,7 @@ void add_send_command(CLI::App& app, int& result) {
   cmd->add_option("--payload", opts->payload, "Payload as a JSON object");
   cmd->add_option("--file", opts->files,
                   "Attach a file as a resource: [KEY=]PATH, the reference under payload key KEY "
-                  "(default: the file name) (repeatable)");
+                  "(default: the file name); a directory is attached as NAME.zip (repeatable)");
   cmd->add_option("--priority", opts->priority, "high, normal or low")
       ->check(CLI::IsMember({"high", "normal", "low"}));
   cmd->add_option("--wait", opts->wait_seconds,

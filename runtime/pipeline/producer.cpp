@@ -1,11 +1,13 @@
 #include "runtime/pipeline/producer.hpp"
 
 #include "runtime/broker/object_store.hpp"
+#include "runtime/broker/zip_stream.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/codec.hpp"
 #include "runtime/task/resource_ref.hpp"
 #include "runtime/task/uid.hpp"
 
+#include <filesystem>
 #include <future>
 
 namespace sy::pipeline {
@@ -94,8 +96,18 @@ expected<std::string> producer::send(task t, const std::vector<attachment>& file
     const auto& f = files[i];
     std::map<std::string, std::string> about{
         {"name", f.name}, {"task", t.uid}, {"root_uid", t.root_uid}};
-    auto put = f.path.empty() ? store->put_bytes(refs[i].object, f.bytes, about)
-                              : store->put_file(refs[i].object, f.path, about);
+    expected<broker::object_info> put = make_error(errc::internal, "not uploaded");
+    std::error_code ec;
+    if (f.path.empty()) {
+      put = store->put_bytes(refs[i].object, f.bytes, about);
+    } else if (std::filesystem::is_directory(f.path, ec)) {
+      about["content_type"] = "application/zip";
+      auto zip = broker::zip_directory(f.path);
+      put = zip ? store->put(refs[i].object, *zip, about)
+                : expected<broker::object_info>{zip.error()};
+    } else {
+      put = store->put_file(refs[i].object, f.path, about);
+    }
     if (!put)
       return undo(i, make_error(put.error().code, "cannot attach " +
                                                       (f.path.empty() ? f.name : f.path) + ": " +

@@ -19,7 +19,8 @@ struct attachment {
   std::string key;
   /// The resource's file name, as consumers see it.
   std::string name;
-  /// The file to upload...
+  /// The file to upload (a directory is uploaded as a ZIP archive of its
+  /// files, stored without compression)...
   std::string path;
   /// ... or, when `path` is empty, these bytes.
   std::string bytes;

@@ -164,6 +164,24 @@ CAF_TEST(the cli attaches lists and downloads resources) {
   CAF_CHECK_EQUAL(cli("resource get " + uid + " nope.txt -o " + dir + "/x", &out), 1);
   CAF_CHECK(out.find("it has: sample.exe") != std::string::npos);
   CAF_CHECK_EQUAL(cli("send -H type=sample --file " + dir + "/missing.bin", &out), 2);
+  // A directory goes as a ZIP archive of its files.
+  std::filesystem::create_directories(dir + "/report/sub");
+  std::ofstream{dir + "/report/a.txt"} << "alpha\n";
+  std::ofstream{dir + "/report/sub/b.bin", std::ios::binary} << data;
+  CAF_CHECK_EQUAL(cli("send -H type=sample --file " + dir + "/report --json", &out), 0);
+  auto zipped = value::parse(out, nullptr, false).value("uid", "");
+  CAF_REQUIRE(!zipped.empty());
+  if (!wait_event(zipped)) CAF_FAIL("no event:\n" << node.log_text());
+  CAF_CHECK_EQUAL(cli("resource get " + zipped + " report.zip -o " + dir + "/report.zip", &out), 0);
+  // Python's zipfile checks every CRC and lists the members.
+  std::string listing;
+  CAF_CHECK_EQUAL(run_command("python3 -c \"import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); "
+                              "assert z.testzip() is None; "
+                              "print(sorted((i.filename, i.file_size) for i in z.infolist()))\" " +
+                                  dir + "/report.zip",
+                              &listing),
+                  0);
+  CAF_CHECK_EQUAL(listing, "[('a.txt', 6), ('sub/b.bin', " + std::to_string(data.size()) + ")]\n");
   std::filesystem::remove_all(dir);
 }
 

@@ -114,8 +114,6 @@ bool node_process::wait_for_log(const std::string& text, int seconds) const {
   return false;
 }
 
-namespace {
-
 int run_command(const std::string& cmd, std::string* out) {
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return -1;
@@ -127,8 +125,6 @@ int run_command(const std::string& cmd, std::string* out) {
   if (out) *out = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
-
-} // namespace
 
 int run_cli(const std::string& args, std::string* out) {
   return run_command(std::string{SY_SWITCHYARD_BIN} + " " + args, out);

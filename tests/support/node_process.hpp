@@ -47,6 +47,10 @@ private:
 /// with stdout in `out` when given.
 int run_cli(const std::string& args, std::string* out = nullptr);
 
+/// Runs a shell command; returns its exit code (-1 if it did not exit) and
+/// its standard output in `out`.
+int run_command(const std::string& cmd, std::string* out = nullptr);
+
 /// Runs `switchyard ARGS...` like `run_cli`, sends it SIGINT after `seconds`
 /// (SIGKILL 5 s later if it is still running) and returns its exit code: for
 /// commands that run until interrupted (`logs --follow`).
