@@ -18,11 +18,19 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
 
 namespace sy::actors {
+
+/// Confirmations of analysis events, from broker threads to the actor.
+struct event_outcomes {
+  std::mutex mutex;
+  /// (msg id, stored)
+  std::vector<std::pair<std::string, bool>> results;
+};
 
 struct housekeeper_state {
   /// Revision of our leadership lease; empty while not leading.
@@ -41,6 +49,11 @@ struct housekeeper_state {
   /// Replies of the asynchronous stream API calls, to log failures.
   std::string api_inbox;
   std::optional<broker::subscription> api_replies;
+  /// Analysis events published and not yet confirmed, by msg id; published
+  /// again until stored. (Their records are gone already: a leader that
+  /// dies with events unconfirmed loses those announcements.)
+  std::map<std::string, broker::outgoing_message> announcing;
+  std::shared_ptr<event_outcomes> outcomes = std::make_shared<event_outcomes>();
   /// Sends the blueprints of due schedules.
   std::optional<pipeline::producer> producer;
   std::mt19937_64 rng{std::random_device{}()};
@@ -69,6 +82,36 @@ void api_call(housekeeper_state& st, const housekeeper_deps& deps, const std::st
 void delete_record(housekeeper_state& st, const housekeeper_deps& deps, std::uint64_t revision) {
   api_call(st, deps, "$JS.API.STREAM.MSG.DELETE." + tasks_stream,
            {{"seq", revision}, {"no_erase", true}});
+}
+
+/// Publishes an analysis event; its confirmation goes to `st.outcomes`.
+void publish_event(housekeeper_state& st, const housekeeper_deps& deps, const std::string& id,
+                   const broker::outgoing_message& event) {
+  deps.conn->js_publish_async(
+      event, [outcomes = st.outcomes, log = st.log, id](expected<broker::pub_ack> ack) {
+        if (!ack) log->warn("{} not stored yet ({}); publishing it again", id, ack.error().message);
+        std::lock_guard<std::mutex> guard{outcomes->mutex};
+        outcomes->results.emplace_back(id, static_cast<bool>(ack));
+      });
+}
+
+/// Acts on the confirmations that came in: forgets stored events, publishes
+/// the others again (the broker was unavailable for a moment; the msg id
+/// makes a repeat of a stored one a duplicate the stream drops).
+void settle_announcements(housekeeper_state& st, const housekeeper_deps& deps) {
+  std::vector<std::pair<std::string, bool>> results;
+  {
+    std::lock_guard<std::mutex> guard{st.outcomes->mutex};
+    results.swap(st.outcomes->results);
+  }
+  for (const auto& [id, stored] : results) {
+    auto i = st.announcing.find(id);
+    if (i == st.announcing.end()) continue;
+    if (stored)
+      st.announcing.erase(i);
+    else
+      publish_event(st, deps, id, i->second);
+  }
 }
 
 void announce(housekeeper_state& st, const housekeeper_deps& deps, const housekeeper_options& opts,
@@ -104,10 +147,9 @@ void announce(housekeeper_state& st, const housekeeper_deps& deps, const houseke
   // Several announcements of one root are possible (a retry reopens it),
   // each for a different last record; a repeated one is dropped.
   event.msg_id = "analysis." + done.root_uid + "." + std::to_string(last);
-  deps.conn->js_publish_async(
-      event, [log = st.log, root = done.root_uid](expected<broker::pub_ack> ack) {
-        if (!ack) log->warn("[{}] analysis event not published: {}", root, ack.error().message);
-      });
+  auto id = event.msg_id;
+  publish_event(st, deps, id, event);
+  st.announcing[id] = std::move(event);
   st.log->debug("[{}] analysis complete: {} finished, {} crashed", done.root_uid,
                 done.finished.size(), done.crashed.size());
   // Records go one by one: a stream purge with a subject filter makes
@@ -434,6 +476,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         self->delayed_send(self, opts.interval, tick_atom::value);
       },
       [self, deps, opts](schedule_atom) {
+        settle_announcements(self->state, deps);
         run_schedules(self->state, deps);
         self->delayed_send(self, opts.schedule_interval, schedule_atom::value);
       },

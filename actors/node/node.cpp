@@ -97,6 +97,10 @@ value heartbeat_record(const std::string& name, const node_plan& plan,
 
 } // namespace
 
+/// How long a starting node waits for JetStream to answer (a cluster
+/// electing its meta leader), retrying with backoff.
+constexpr std::chrono::minutes layout_patience{2};
+
 int run_node(const config::loaded_config& loaded) {
   const auto& cfg = loaded.config;
   auto log = log::get("node");
@@ -142,9 +146,26 @@ int run_node(const config::loaded_config& loaded) {
   lopts.dedup_window = cfg.broker.dedup_window;
   // Long enough that a busy node does not lose its entries (and leases).
   lopts.nodes_ttl = std::max<std::chrono::milliseconds>(3 * cfg.node.heartbeat_interval, 10s);
-  if (auto r = pipeline::ensure_layout(**conn, lopts); !r) {
-    log->error("{}", r.error().message);
-    return r.error().code == errc::conflict ? 2 : 1;
+  // A JetStream cluster that just formed, or is electing a leader, answers
+  // late: keep trying while the broker says it is unavailable (a signal
+  // stops the node meanwhile).
+  auto retry_until = std::chrono::steady_clock::now() + layout_patience;
+  for (auto backoff = 500ms;; backoff = std::min<std::chrono::milliseconds>(2 * backoff, 5s)) {
+    auto r = pipeline::ensure_layout(**conn, lopts);
+    if (r) break;
+    if (r.error().code != errc::unavailable || std::chrono::steady_clock::now() > retry_until) {
+      log->error("{}", r.error().message);
+      return r.error().code == errc::conflict ? 2 : 1;
+    }
+    log->warn("JetStream is not ready ({}); trying again in {} ms", r.error().message,
+              backoff.count());
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(backoff);
+    timespec wait{static_cast<time_t>(secs.count()),
+                  static_cast<long>(std::chrono::nanoseconds(backoff - secs).count())};
+    if (sigtimedwait(&signals, nullptr, &wait) > 0) {
+      log->info("stopped before starting");
+      return 0;
+    }
   }
   // From here on log records go to SY_LOGS too (log.publish), through a
   // connection of the publisher's own.

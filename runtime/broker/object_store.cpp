@@ -219,6 +219,15 @@ std::string object_store::meta_subject(const std::string& name) const {
   return "$O." + opts_.bucket + ".M." + base64url(name);
 }
 
+expected<void> object_store::publish_meta(const object_info& info) {
+  outgoing_message meta;
+  meta.subject = meta_subject(info.name);
+  meta.data = to_json(info).dump();
+  meta.headers = {{"Nats-Rollup", "sub"}}; // the subject keeps this message only
+  if (auto r = conn_->js_publish(meta, conn_->options().api_timeout); !r) return r.error();
+  return {};
+}
+
 std::string object_store::chunk_subject(const std::string& nuid) const {
   return "$O." + opts_.bucket + ".C." + nuid;
 }
@@ -319,12 +328,7 @@ expected<object_info> object_store::put(const std::string& name, const object_re
   }
   out.digest = hash.digest();
   out.mtime = rfc3339_now();
-  outgoing_message meta;
-  meta.subject = meta_subject(name);
-  meta.data = to_json(out).dump();
-  meta.headers = {{"Nats-Rollup", "sub"}};
-  if (auto r = conn_->js_publish(meta, conn_->options().api_timeout); !r)
-    return give_up("storing the metadata", r.error());
+  if (auto r = publish_meta(out); !r) return give_up("storing the metadata", r.error());
   if (previous && previous->nuid != out.nuid) (void)purge_chunks(chunk_subject(previous->nuid));
   return out;
 }
@@ -430,12 +434,7 @@ expected<void> object_store::remove(const std::string& name) {
   gone.nuid = found->nuid;
   gone.deleted = true;
   gone.mtime = rfc3339_now();
-  outgoing_message meta;
-  meta.subject = meta_subject(name);
-  meta.data = to_json(gone).dump();
-  meta.headers = {{"Nats-Rollup", "sub"}};
-  if (auto r = conn_->js_publish(meta, conn_->options().api_timeout); !r)
-    return failed("deleting object " + name, r.error());
+  if (auto r = publish_meta(gone); !r) return failed("deleting object " + name, r.error());
   return purge_chunks(chunk_subject(found->nuid));
 }
 

@@ -28,11 +28,18 @@ std::string make_temp_dir() {
 
 node_process::node_process(const std::string& toml, const std::string& broker_url,
                            const std::string& broker_keys)
+    : node_process(toml, std::vector<std::string>{broker_url}, broker_keys) {}
+
+node_process::node_process(const std::string& toml, const std::vector<std::string>& broker_urls,
+                           const std::string& broker_keys)
     : dir_(make_temp_dir()), config_path_(dir_ + "/node.toml") {
+  std::string urls;
+  for (const auto& u : broker_urls)
+    urls += (urls.empty() ? "\"" : ", \"") + u + "\"";
   std::ofstream out{config_path_};
   out << "[node]\ndata_dir = \"" << dir_ << "/data\"\nshutdown_grace = \"10s\"\n"
       << "heartbeat_interval = \"1s\"\n"
-      << "[broker]\nurls = [\"" << broker_url << "\"]\n"
+      << "[broker]\nurls = [" << urls << "]\n"
       << broker_keys << '\n'
       << toml << '\n';
   out.close();

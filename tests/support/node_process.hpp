@@ -2,6 +2,7 @@
 
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace sy::test {
 
@@ -15,6 +16,9 @@ public:
   /// `[broker] urls`, followed by the `broker_keys` lines; the node's data
   /// dir is inside the temp directory.
   node_process(const std::string& toml, const std::string& broker_url,
+               const std::string& broker_keys = "");
+  /// The same with several broker URLs (a cluster).
+  node_process(const std::string& toml, const std::vector<std::string>& broker_urls,
                const std::string& broker_keys = "");
   ~node_process();
   node_process(const node_process&) = delete;
