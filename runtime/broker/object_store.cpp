@@ -4,7 +4,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <openssl/evp.h>
@@ -400,29 +399,6 @@ expected<std::string> object_store::get_bytes(const std::string& name) const {
   });
   if (!r) return r.error();
   return out;
-}
-
-expected<object_info> object_store::get_file(const std::string& name,
-                                             const std::string& path) const {
-  auto part = path + ".part";
-  std::ofstream out{part, std::ios::binary | std::ios::trunc};
-  if (!out) return make_error(errc::io, "cannot write " + part);
-  auto r = get(name, [&](std::string_view chunk) -> expected<void> {
-    out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    if (!out) return make_error(errc::io, "cannot write " + part);
-    return {};
-  });
-  out.close();
-  std::error_code ec;
-  if (!r || !out) {
-    std::filesystem::remove(part, ec);
-    if (!r) return r.error();
-    return make_error(errc::io, "cannot write " + part);
-  }
-  std::filesystem::rename(part, path, ec);
-  if (ec)
-    return make_error(errc::io, "cannot rename " + part + " to " + path + ": " + ec.message());
-  return r;
 }
 
 expected<void> object_store::remove(const std::string& name) {

@@ -102,11 +102,9 @@ public:
   /// Streams the content of `name` to `write`, then checks size and digest
   /// (a mismatch is `errc::invalid_input`, naming the object). `write` may
   /// have seen bad content by then: callers writing files write to a
-  /// temporary one (`get_file` does).
+  /// temporary one and rename it once verified.
   expected<object_info> get(const std::string& name, const object_writer& write) const;
   expected<std::string> get_bytes(const std::string& name) const;
-  /// Downloads to `path` through `path` + ".part", renamed once verified.
-  expected<object_info> get_file(const std::string& name, const std::string& path) const;
 
   /// Marks `name` deleted and removes its chunks. Not found: an error.
   expected<void> remove(const std::string& name);
@@ -122,9 +120,6 @@ public:
 
   /// Removes the messages of one chunk subject.
   expected<void> purge_chunks(const std::string& subject);
-
-  const std::string& bucket() const { return opts_.bucket; }
-  const std::string& stream() const { return stream_; }
 
 private:
   object_store(std::shared_ptr<connection> conn, object_store_options opts);
