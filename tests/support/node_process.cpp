@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -55,6 +56,9 @@ node_process::~node_process() {
 void node_process::launch() {
   pid_ = fork();
   if (pid_ == 0) {
+    // A test binary that aborts (CAF_FAIL, the watchdog) takes its nodes
+    // along instead of leaving them running.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     auto log = dir_ + "/node.log";
     std::freopen(log.c_str(), "a", stdout);
     std::freopen(log.c_str(), "a", stderr);
