@@ -256,7 +256,7 @@ int run_node(const config::loaded_config& loaded) {
                           ranks[i],
                           runs,
                           [resources](const resource_ref& ref, const resource_sink& sink) {
-                            return resources->read(ref, sink);
+                            return resources->read_resource(ref, sink);
                           }};
       schedulers.push_back(spawn_scheduler(sys, deps, c.options));
     }

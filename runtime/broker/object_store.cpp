@@ -45,17 +45,6 @@ private:
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
 };
 
-/// Digests compare equal with or without base64 padding (clients differ).
-bool same_digest(std::string a, std::string b) {
-  auto strip = [](std::string& s) {
-    while (!s.empty() && s.back() == '=')
-      s.pop_back();
-  };
-  strip(a);
-  strip(b);
-  return a == b;
-}
-
 std::string rfc3339_now() {
   auto now = std::chrono::system_clock::now();
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
@@ -123,6 +112,15 @@ private:
 };
 
 } // namespace
+
+bool same_digest(std::string_view a, std::string_view b) {
+  auto strip = [](std::string_view s) {
+    while (!s.empty() && s.back() == '=')
+      s.remove_suffix(1);
+    return s;
+  };
+  return strip(a) == strip(b);
+}
 
 std::string base64url(std::string_view bytes) {
   static constexpr char table[] =

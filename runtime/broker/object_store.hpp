@@ -138,6 +138,10 @@ private:
   std::string stream_;
 };
 
+/// True if two "SHA-256=..." digests name the same content: equal with or
+/// without base64 padding (the Go client pads, the JavaScript one does not).
+bool same_digest(std::string_view a, std::string_view b);
+
 /// base64url with padding, as object names are encoded in subjects.
 std::string base64url(std::string_view bytes);
 

@@ -6,7 +6,6 @@
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/resource_store.hpp"
 
-#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -60,19 +59,7 @@ int run_get(const get_options& opts) {
   }
   auto output = opts.output.empty() ? ref->name : opts.output;
   pipeline::resource_store store{session->conn};
-  auto part = output + ".part";
-  std::ofstream out{part, std::ios::binary | std::ios::trunc};
-  if (!out) return failed(make_error(errc::io, "cannot write " + part));
-  auto r = store.read(*ref, [&](std::string_view chunk) -> expected<void> {
-    out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    if (!out) return make_error(errc::io, "cannot write " + part);
-    return {};
-  });
-  out.close();
-  if (!r || std::rename(part.c_str(), output.c_str()) != 0) {
-    std::remove(part.c_str());
-    return failed(r ? make_error(errc::io, "cannot write " + output) : r.error());
-  }
+  if (auto r = resource{*ref, store}.download_to(output); !r) return failed(r.error());
   if (opts.flags.json)
     std::cout << value{{"path", output}, {"resource", to_value(*ref)}}.dump() << '\n';
   else

@@ -2,16 +2,6 @@
 
 namespace sy::pipeline {
 
-namespace {
-
-std::string unpadded(std::string digest) {
-  while (!digest.empty() && digest.back() == '=')
-    digest.pop_back();
-  return digest;
-}
-
-} // namespace
-
 expected<std::shared_ptr<broker::object_store>> resource_store::bucket(const std::string& name) {
   std::lock_guard<std::mutex> guard{mutex_};
   auto i = stores_.find(name);
@@ -23,13 +13,13 @@ expected<std::shared_ptr<broker::object_store>> resource_store::bucket(const std
   return store;
 }
 
-expected<void> resource_store::read(const resource_ref& ref, const resource_sink& sink) {
+expected<void> resource_store::read_resource(const resource_ref& ref, const resource_sink& sink) {
   auto what = "resource \"" + ref.name + "\" (object " + ref.object + " in " + ref.bucket + ")";
   auto store = bucket(ref.bucket);
   if (!store) return make_error(store.error().code, what + ": " + store.error().message);
   auto info = (*store)->info(ref.object);
   if (!info) return make_error(info.error().code, what + ": " + info.error().message);
-  if (!ref.sha256.empty() && unpadded(ref.sha256) != unpadded(info->digest))
+  if (!ref.sha256.empty() && !broker::same_digest(ref.sha256, info->digest))
     return make_error(errc::invalid_input, what + " holds other content than the task names (" +
                                                info->digest + ", expected " + ref.sha256 + ")");
   auto got = (*store)->get(ref.object, [&](std::string_view chunk) { return sink(chunk); });
