@@ -1,11 +1,11 @@
 #include "runtime/broker/object_store.hpp"
 
+#include "runtime/broker/ack_window.hpp"
+
 #include <algorithm>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <mutex>
 #include <openssl/evp.h>
 #include <random>
 #include <set>
@@ -68,48 +68,6 @@ double parse_rfc3339(const std::string& text) {
 error failed(const std::string& what, const error& e) {
   return make_error(e.code, what + ": " + e.message);
 }
-
-/// Waits for the confirmations of asynchronous publishes, at most `limit`
-/// outstanding; remembers the first failure.
-class ack_window {
-public:
-  explicit ack_window(int limit) : limit_(limit) {}
-
-  pub_ack_handler start() {
-    std::unique_lock<std::mutex> lock{mutex_};
-    changed_.wait(lock, [this] { return outstanding_ < limit_; });
-    ++outstanding_;
-    return [this](expected<pub_ack> ack) {
-      std::lock_guard<std::mutex> guard{mutex_};
-      if (!ack && !first_error_) first_error_ = ack.error();
-      --outstanding_;
-      changed_.notify_all();
-    };
-  }
-
-  /// Waits until every publish is confirmed (or `timeout` passed).
-  expected<void> finish(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock{mutex_};
-    if (!changed_.wait_for(lock, timeout, [this] { return outstanding_ == 0; }))
-      return make_error(errc::unavailable, "chunks not confirmed in time");
-    if (first_error_) return *first_error_;
-    return {};
-  }
-
-  std::optional<error> failure() {
-    std::lock_guard<std::mutex> guard{mutex_};
-    return first_error_;
-  }
-
-  ~ack_window() { (void)finish(30s); }
-
-private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int limit_;
-  int outstanding_ = 0;
-  std::optional<error> first_error_;
-};
 
 } // namespace
 

@@ -1,17 +1,16 @@
 #include "runtime/cli/bench_resource.hpp"
 
+#include "runtime/broker/ack_window.hpp"
 #include "runtime/broker/connection.hpp"
 #include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/object_store.hpp"
 #include "runtime/cli/command.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
-#include <mutex>
 #include <random>
 
 namespace sy::cli {
@@ -34,28 +33,15 @@ expected<double> raw_publish(broker::connection& conn, std::uint64_t total) {
   spec.subjects = {"bench.raw"};
   if (auto r = broker::ensure_stream(conn, spec); !r) return r.error();
   std::string data(chunk, 'r');
-  std::mutex mutex;
-  std::condition_variable changed;
-  int outstanding = 0;
-  std::optional<error> failed;
   auto start = clock_type::now();
-  for (std::uint64_t sent = 0; sent < total; sent += chunk) {
-    {
-      std::unique_lock<std::mutex> lock{mutex};
-      changed.wait(lock, [&] { return outstanding < 64; });
-      if (failed) return *failed;
-      ++outstanding;
+  {
+    broker::ack_window window{64};
+    for (std::uint64_t sent = 0; sent < total; sent += chunk) {
+      if (auto f = window.failure()) return *f;
+      conn.js_publish_async({"bench.raw", data, {}, {}, {}}, window.start());
     }
-    conn.js_publish_async({"bench.raw", data, {}, {}, {}}, [&](expected<broker::pub_ack> ack) {
-      std::lock_guard<std::mutex> guard{mutex};
-      if (!ack && !failed) failed = ack.error();
-      --outstanding;
-      changed.notify_all();
-    });
+    if (auto r = window.finish(std::chrono::minutes{10}); !r) return r.error();
   }
-  std::unique_lock<std::mutex> lock{mutex};
-  changed.wait(lock, [&] { return outstanding == 0; });
-  if (failed) return *failed;
   return seconds_since(start);
 }
 
