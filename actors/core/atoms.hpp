@@ -15,5 +15,8 @@ using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using binds_atom = caf::atom_constant<caf::atom("binds")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using stopped_atom = caf::atom_constant<caf::atom("stopped")>;
+using pop_atom = caf::atom_constant<caf::atom("pop")>;
+using report_atom = caf::atom_constant<caf::atom("report")>;
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
 
 } // namespace sy::actors

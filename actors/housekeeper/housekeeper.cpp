@@ -7,6 +7,7 @@
 #include "runtime/broker/subscription.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/analysis_tracker.hpp"
+#include "runtime/pipeline/crashed_index.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/live_nodes.hpp"
 #include "runtime/pipeline/queue_drain.hpp"
@@ -310,6 +311,9 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
   auto& st = self->state;
   auto now = unix_now();
   while (!st.crashed.empty() && st.crashed.begin()->first <= now) {
+    const auto& key = st.crashed.begin()->second.first;
+    api_call(st, deps, "$JS.API.STREAM.PURGE." + std::string{pipeline::crashed_stream},
+             {{"filter", "sy.crashed.*." + key.substr(key.find('.') + 1)}});
     delete_record(st, deps, st.crashed.begin()->second.second);
     st.crashed.erase(st.crashed.begin());
   }
@@ -324,8 +328,12 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
     t->error = "Started for longer than started_timeout; its worker is gone";
     t->last_update = now;
     st.log->warn("[{} {}] {}", t->uid, root, t->error);
-    // Compare-and-set: a worker that finishes at the same moment wins.
-    deps.tasks->update_async(key, encode(*t), r.revision, [](expected<std::uint64_t>) {});
+    // Indexed first (docs/PIPELINE.md "The crashed index"), then
+    // compare-and-set: a worker that finishes at the same moment wins.
+    pipeline::index_crashed_async(
+        *deps.conn, *t, [tasks = deps.tasks, key, revision = r.revision, t = *t](expected<void> ok) {
+          if (ok) tasks->update_async(key, encode(t), revision, [](expected<std::uint64_t>) {});
+        });
   }
   settle_unseen(st, deps, opts, now - 2 * opts.interval.count() / 1000.0);
 }

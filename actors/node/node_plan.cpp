@@ -64,8 +64,13 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
       return {};
     };
     const auto& known = *plan.registry;
-    if (auto r = check(known.find_consumer(c.plugin), "plugin", "consumer", c.plugin, c.config.json,
-                       known.consumer_names());
+    bool external = c.plugin == external_plugin;
+    if (external && !(c.config.json.is_null() || c.config.json.empty()))
+      return at(loaded, i, "config",
+                std::string{external_plugin} + " takes no config: its workers are outside the node");
+    if (auto r = external ? expected<void>{}
+                          : check(known.find_consumer(c.plugin), "plugin", "consumer", c.plugin,
+                                  c.config.json, known.consumer_names() + ", " + external_plugin);
         !r)
       return r.error();
     if (auto r = check(known.find_scheduler(c.scheduler.name), "scheduler.name", "scheduler",
@@ -82,6 +87,7 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
     cp.bind.persistent = c.persistent;
     cp.bind.service_version = c.service_version;
     cp.bind.info = c.info;
+    cp.bind.external = external;
     cp.bind.node = node_name;
     cp.bind.registered_at = unix_now();
     auto compiled = pipeline::compile_bind(pipeline::to_json(cp.bind));
@@ -90,15 +96,18 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
     cp.options.concurrency = c.concurrency;
     cp.options.task_timeout = c.task_timeout;
     cp.options.max_deliver = c.max_deliver;
+    cp.options.external = external;
+    cp.options.lease = c.lease;
     cp.ack_wait = cfg.broker.ack_wait;
     // In-progress acks well inside the ack wait, even if `heartbeat` is not.
     cp.options.heartbeat = std::min(c.heartbeat, cfg.broker.ack_wait / 3);
     auto reg = plan.registry;
     auto plugin_name = c.plugin;
     auto plugin_config = c.config.json;
-    cp.make_consumer = [reg, plugin_name, plugin_config] {
-      return reg->find_consumer(plugin_name)->create(plugin_config);
-    };
+    if (!external)
+      cp.make_consumer = [reg, plugin_name, plugin_config] {
+        return reg->find_consumer(plugin_name)->create(plugin_config);
+      };
     cp.make_scheduler = [reg, ref = c.scheduler] {
       return reg->find_scheduler(ref.name)->create(ref.config.json);
     };

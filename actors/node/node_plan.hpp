@@ -14,6 +14,10 @@
 
 namespace sy::actors {
 
+/// The consumer "plugin" of identities served by workers outside the node
+/// through the HTTP API (docs/API.md "External workers").
+inline constexpr const char* external_plugin = "sy.external";
+
 /// One consumer identity as this node will serve it.
 struct consumer_plan {
   pipeline::bind bind;

@@ -1,6 +1,7 @@
 #include "actors/scheduler/commit.hpp"
 
 #include "runtime/log/log.hpp"
+#include "runtime/pipeline/crashed_index.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/producer.hpp"
 #include "runtime/task/codec.hpp"
@@ -21,6 +22,7 @@ struct commit_job : std::enable_shared_from_this<commit_job> {
   std::function<void()> done;
   std::atomic<std::size_t> pending_children{0};
   std::atomic<bool> child_failed{false};
+  bool indexed = false;
 
   void finish(bool acked) {
     if (acked) {
@@ -40,6 +42,21 @@ struct commit_job : std::enable_shared_from_this<commit_job> {
     t.error = result.crashed ? result.error : std::string{};
     t.last_update = unix_now();
     auto self = shared_from_this();
+    if (result.crashed && !indexed) {
+      // The index entry first: one whose record never turns Crashed is
+      // stale and dropped by its reader; a Crashed record without an entry
+      // would be missing from the crashed lists.
+      indexed = true;
+      return pipeline::index_crashed_async(*deps.conn, t, [self](expected<void> r) {
+        if (!r) {
+          log::get("worker")->warn("[{} {}] cannot index the crash, will run again: {}",
+                                   self->result.job.uid, self->result.job.root_uid,
+                                   r.error().message);
+          return self->finish(false);
+        }
+        self->write_terminal_record();
+      });
+    }
     deps.tasks->put_async(pipeline::task_key(t), encode(t), [self](expected<std::uint64_t> r) {
       if (!r)
         log::get("worker")->warn("[{} {}] cannot record {}, will run again: {}",

@@ -6,6 +6,7 @@
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/scheduling/task_hash.hpp"
 #include "runtime/task/codec.hpp"
+#include "runtime/task/uid.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -35,13 +36,17 @@ struct held {
   std::vector<merged> updates;
 };
 
-/// A task a worker is running.
+/// A task a worker is running, or an external worker holds under a lease.
 struct flight {
   delivery msg;
   task job;
+  /// None for a leased task.
   worker_actor worker;
   std::shared_ptr<std::atomic<bool>> cancelled;
   std::vector<merged> updates;
+  std::string lease;
+  double lease_until = 0;
+  double started_at = 0;
 };
 
 } // namespace
@@ -197,7 +202,7 @@ void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_op
   if (i == st.in_flight.end()) return; // handed back by a hard stop
   auto f = std::move(i->second);
   st.in_flight.erase(i);
-  st.idle.push_back(f.worker);
+  if (f.worker) st.idle.push_back(f.worker);
   auto& m = deps.metrics->of(opts.own_bind.identity);
   m.in_flight--;
   m.processing.observe(r.seconds);
@@ -235,6 +240,20 @@ void on_failure(self_pointer self, const scheduler_deps& deps, const scheduler_o
   dispatch(self, deps, opts);
 }
 
+/// Records the task `h` holds Started and counts it in flight.
+void start_task(const scheduler_deps& deps, const scheduler_options& opts, held& h) {
+  auto& t = h.job;
+  auto meta = h.msg->metadata();
+  t.attempt = meta ? static_cast<std::uint32_t>(meta->num_delivered) : 1;
+  auto& m = deps.metrics->of(opts.own_bind.identity);
+  m.assigned++;
+  m.in_flight++;
+  m.queue_wait.observe(unix_now() - t.last_update);
+  t.status = task_status::started;
+  t.last_update = unix_now();
+  deps.tasks->put_async(pipeline::task_key(t), encode(t), [](expected<std::uint64_t>) {});
+}
+
 void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
   auto& st = self->state;
   while (!st.stopping && !st.idle.empty()) {
@@ -242,19 +261,11 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
     if (!next) return;
     auto w = st.idle.back();
     st.idle.pop_back();
-    auto& t = next->job;
-    auto meta = next->msg->metadata();
-    t.attempt = meta ? static_cast<std::uint32_t>(meta->num_delivered) : 1;
-    auto& m = deps.metrics->of(opts.own_bind.identity);
-    m.assigned++;
-    m.in_flight++;
-    m.queue_wait.observe(unix_now() - t.last_update);
-    t.status = task_status::started;
-    t.last_update = unix_now();
-    deps.tasks->put_async(pipeline::task_key(t), encode(t), [](expected<std::uint64_t>) {});
+    start_task(deps, opts, *next);
+    const auto& t = next->job;
     work_order order{t};
-    st.in_flight.emplace(
-        t.uid, flight{std::move(next->msg), t, w, order.cancelled, std::move(next->updates)});
+    st.in_flight.emplace(t.uid, flight{std::move(next->msg), t, w, order.cancelled,
+                                       std::move(next->updates), {}, 0, unix_now()});
     auto uid = t.uid;
     self->request(w, opts.task_timeout, run_atom::value, std::move(order))
         .then(
@@ -439,19 +450,94 @@ void hand_back_queue(scheduler_state& st, const scheduler_deps& deps) {
   st.overflow.clear();
 }
 
+// --- leases (external identities) ------------------------------------------
+
+double lease_seconds(const scheduler_options& opts) {
+  return std::chrono::duration<double>(opts.lease).count();
+}
+
+lease_batch lease_tasks(self_pointer self, const scheduler_deps& deps,
+                        const scheduler_options& opts, int limit) {
+  auto& st = self->state;
+  lease_batch out;
+  if (!opts.external || st.stopping || st.retired) return out;
+  while (static_cast<int>(out.tasks.size()) < limit &&
+         static_cast<int>(st.in_flight.size()) < opts.concurrency) {
+    auto next = pop_best(self, deps, opts);
+    if (!next) break;
+    start_task(deps, opts, *next);
+    leased_task leased{next->job, new_uid(), unix_now() + lease_seconds(opts)};
+    st.in_flight.emplace(leased.job.uid,
+                         flight{std::move(next->msg), leased.job, {}, nullptr,
+                                std::move(next->updates), leased.lease, leased.expires_at,
+                                unix_now()});
+    self->delayed_send(self, opts.lease, lease_atom::value, leased.job.uid, leased.lease);
+    out.tasks.push_back(std::move(leased));
+  }
+  return out;
+}
+
+report_reply report_lease(self_pointer self, const scheduler_deps& deps,
+                          const scheduler_options& opts, lease_report& r) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(r.uid);
+  if (i == st.in_flight.end() || i->second.worker || i->second.lease != r.lease)
+    return {report_reply::unknown, 0};
+  auto& f = i->second;
+  if (r.status == task_status::started) {
+    f.lease_until = unix_now() + lease_seconds(opts);
+    (void)f.msg->in_progress();
+    self->delayed_send(self, opts.lease, lease_atom::value, r.uid, r.lease);
+    return {report_reply::ok, f.lease_until};
+  }
+  work_result result;
+  result.uid = r.uid;
+  result.crashed = r.status == task_status::crashed;
+  result.error = result.crashed && r.error.empty() ? "crashed (reported by an external worker)"
+                                                   : r.error;
+  result.seconds = unix_now() - f.started_at;
+  if (!result.crashed)
+    for (const auto& c : r.children)
+      result.children.push_back(derive_child(
+          f.job, c.value("headers", value::object()), c.value("payload", value::object()),
+          c.value("headers_persistent", value::object()),
+          c.value("payload_persistent", value::object())));
+  on_result(self, deps, opts, result);
+  return {report_reply::ok, 0};
+}
+
+/// Hands a task whose lease ran out back to the queue.
+void expire_lease(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
+                  const std::string& uid, const std::string& lease) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(uid);
+  if (i == st.in_flight.end() || i->second.lease != lease) return;
+  if (i->second.lease_until > unix_now()) return; // extended since
+  auto f = std::move(i->second);
+  st.in_flight.erase(i);
+  deps.metrics->of(opts.own_bind.identity).in_flight--;
+  st.log->warn("[{} {} {}] lease expired after {} s without a report; the task goes back to the "
+               "queue",
+               uid, f.job.root_uid, opts.own_bind.identity, lease_seconds(opts));
+  hand_back(deps, f.msg);
+  for (const auto& u : f.updates)
+    hand_back(deps, u.msg);
+  maybe_stopped(self);
+}
+
 scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
                                          scheduler_deps deps, scheduler_options opts) {
   self->state.log = log::get("scheduler." + opts.own_bind.identity);
   self->state.order = deps.order;
   self->state.rank = deps.rank;
   watch_runs(self, deps, opts);
-  for (int i = 0; i < opts.concurrency; ++i)
+  for (int i = 0; !opts.external && i < opts.concurrency; ++i)
     if (auto w = spawn_worker(self, deps, opts)) self->state.idle.push_back(w);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& w : self->state.idle)
       caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
     for (auto& [_, f] : self->state.in_flight)
-      caf::anon_send_exit(f.worker, caf::exit_reason::user_shutdown);
+      if (f.worker) caf::anon_send_exit(f.worker, caf::exit_reason::user_shutdown);
     self->quit(msg.reason);
   });
   self->delayed_send(self, opts.heartbeat, tick_atom::value);
@@ -466,6 +552,13 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
       [self](last_run_atom, const std::string& hash, double at) {
         auto& last = self->state.last_run[hash];
         last = std::max(last, at);
+      },
+      [self, deps, opts](pop_atom, int limit) { return lease_tasks(self, deps, opts, limit); },
+      [self, deps, opts](report_atom, lease_report& r) {
+        return report_lease(self, deps, opts, r);
+      },
+      [self, deps, opts](lease_atom, const std::string& uid, const std::string& lease) {
+        expire_lease(self, deps, opts, uid, lease);
       },
       [self](committed_atom) {
         self->state.committing--;
@@ -495,7 +588,7 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
         hand_back_queue(st, deps);
         if (hard) {
           for (auto& [_, f] : st.in_flight) {
-            f.cancelled->store(true);
+            if (f.cancelled) f.cancelled->store(true);
             hand_back(deps, f.msg);
             for (const auto& u : f.updates)
               hand_back(deps, u.msg);

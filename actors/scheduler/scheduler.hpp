@@ -4,6 +4,7 @@
 #include "actors/core/delivery.hpp"
 #include "actors/core/lookup.hpp"
 #include "actors/router/router.hpp"
+#include "actors/scheduler/lease.hpp"
 #include "runtime/broker/connection.hpp"
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/pipeline/bind.hpp"
@@ -46,6 +47,11 @@ struct scheduler_options {
   std::chrono::milliseconds heartbeat = std::chrono::seconds{10};
   /// Deliveries after which a task is recorded Crashed instead of run.
   int max_deliver = 5;
+  /// Served by workers outside the node (docs/API.md): no worker actors;
+  /// `concurrency` bounds the tasks leased at once, `lease` how long one
+  /// lasts without a report.
+  bool external = false;
+  std::chrono::milliseconds lease = std::chrono::seconds{60};
 };
 
 /// What a scheduler needs; shared with the node that spawned it.
@@ -76,6 +82,10 @@ struct scheduler_deps {
 /// Finished / Crashed and acks after the effects are durable
 /// (docs/PIPELINE.md).
 ///
+/// For an external identity (`scheduler_options::external`), `pop_atom, n`
+/// leases up to `n` of the best waiting tasks and `report_atom` ends or
+/// extends a lease (actors/scheduler/lease.hpp).
+///
 /// `stop_atom, false` stops gracefully: queued tasks are handed back, the
 /// reply comes once in-flight tasks finished and were committed. `stop_atom,
 /// true` hands back in-flight tasks too and replies at once.
@@ -84,6 +94,9 @@ using scheduler_actor =
                      caf::reacts_to<committed_atom>, caf::reacts_to<heartbeat_atom, std::string>,
                      caf::reacts_to<binds_atom, bind_update>,
                      caf::reacts_to<last_run_atom, std::string, double>,
+                     caf::replies_to<pop_atom, int>::with<lease_batch>,
+                     caf::replies_to<report_atom, lease_report>::with<report_reply>,
+                     caf::reacts_to<lease_atom, std::string, std::string>,
                      caf::replies_to<stop_atom, bool>::with<stopped_atom>>;
 
 /// Spawns a scheduler and its `concurrency` workers on `sys`.

@@ -3,8 +3,11 @@
 #include "runtime/broker/connection.hpp"
 #include "runtime/broker/nats_util.hpp"
 #include "runtime/broker/subject.hpp"
+#include "runtime/core/value.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <limits>
 
 namespace sy::broker {
 
@@ -245,6 +248,43 @@ expected<void> delete_stream_message(connection& conn, const std::string& stream
     return nats_error(s, "cannot delete message " + std::to_string(seq) + " of stream " + stream,
                       jerr);
   return {};
+}
+
+expected<std::optional<stored_message>> next_stored_message(connection& conn,
+                                                            const std::string& stream,
+                                                            const std::string& filter,
+                                                            std::uint64_t from) {
+  value request{{"seq", std::max<std::uint64_t>(from, 1)}, {"next_by_subj", filter}};
+  auto reply = conn.request("$JS.API.DIRECT.GET." + stream, request.dump(),
+                            conn.options().api_timeout);
+  if (!reply) return reply.error();
+  auto status = reply->status();
+  if (status == 404) return std::optional<stored_message>{};
+  if (status != 0)
+    return make_error(errc::unavailable, "reading " + filter + " from stream " + stream +
+                                             " failed with status " + std::to_string(status) +
+                                             " " + reply->header("Description").value_or(""));
+  stored_message out;
+  out.seq = std::strtoull(reply->header("Nats-Sequence").value_or("0").c_str(), nullptr, 10);
+  out.subject = reply->header("Nats-Subject").value_or("");
+  out.data = std::string{reply->data()};
+  return std::optional<stored_message>{std::move(out)};
+}
+
+expected<std::uint64_t> count_subjects(connection& conn, const std::string& stream,
+                                       const std::string& filter) {
+  // Asking for a page past the end makes the server count the matching
+  // subjects ("total") without listing any.
+  value request{{"subjects_filter", filter}, {"offset", std::numeric_limits<std::int32_t>::max()}};
+  auto reply =
+      conn.request("$JS.API.STREAM.INFO." + stream, request.dump(), conn.options().api_timeout);
+  if (!reply) return reply.error();
+  auto j = value::parse(reply->data(), nullptr, false);
+  if (!j.is_object()) return make_error(errc::internal, "unreadable stream info of " + stream);
+  if (j.contains("error"))
+    return make_error(j["error"].value("code", 0) == 404 ? errc::not_found : errc::unavailable,
+                      "stream info of " + stream + ": " + j["error"].dump());
+  return j.value("total", std::uint64_t{0});
 }
 
 } // namespace sy::broker

@@ -93,4 +93,25 @@ expected<std::optional<std::string>> last_message_data(connection& conn, const s
 expected<void> delete_stream_message(connection& conn, const std::string& stream,
                                      std::uint64_t seq);
 
+/// A message read back from a stream by sequence.
+struct stored_message {
+  std::uint64_t seq = 0;
+  std::string subject;
+  std::string data;
+};
+
+/// The first message at or after sequence `from` whose subject matches
+/// `filter` (wildcards allowed); none when there is none. A direct get: the
+/// stream must allow them. One round trip whatever the stream holds, so
+/// paging through a subject costs one request per message.
+expected<std::optional<stored_message>> next_stored_message(connection& conn,
+                                                            const std::string& stream,
+                                                            const std::string& filter,
+                                                            std::uint64_t from);
+
+/// How many distinct subjects matching `filter` hold messages. One stream
+/// info request (the server counts; the subjects themselves are not sent).
+expected<std::uint64_t> count_subjects(connection& conn, const std::string& stream,
+                                       const std::string& filter);
+
 } // namespace sy::broker

@@ -1,9 +1,9 @@
 #pragma once
 
 #include "runtime/broker/connection.hpp"
-#include "runtime/broker/kv_bucket.hpp"
 #include "runtime/cli/config_flags.hpp"
 #include "runtime/core/value.hpp"
+#include "runtime/ops/session.hpp"
 #include "runtime/pipeline/live_nodes.hpp"
 #include "runtime/task/task.hpp"
 
@@ -28,33 +28,14 @@ struct ops_flags {
   void add_to(CLI::App* cmd);
 };
 
-/// A connection and the three buckets of the layout.
-struct ops_session {
-  std::shared_ptr<broker::connection> conn;
-  std::shared_ptr<broker::kv_bucket> tasks;
-  std::shared_ptr<broker::kv_bucket> binds;
-  std::shared_ptr<broker::kv_bucket> nodes;
-};
+using ops::find_record;
+using ops::read_records;
+using ops::task_record;
+using ops_session = ops::session;
 
 /// Loads the configuration, connects and opens the buckets. A missing
 /// bucket means no node ever ran against this broker: the error says so.
 expected<ops_session> open_session(const ops_flags& flags, const std::string& command);
-
-/// A task record read from `sy_tasks`.
-struct task_record {
-  std::string key;
-  std::uint64_t revision = 0;
-  task t;
-};
-
-/// Every decodable record whose key matches `pattern`; undecodable ones are
-/// skipped (the housekeeper ignores them too).
-expected<std::vector<task_record>> read_records(broker::kv_bucket& tasks,
-                                                const std::string& pattern);
-
-/// The record of task `uid` (key `*.<uid>`); `errc::not_found` if there is
-/// none, `errc::invalid_input` if `uid` cannot be a key token.
-expected<task_record> find_record(broker::kv_bucket& tasks, const std::string& uid);
 
 using pipeline::live_node;
 using pipeline::read_live_nodes;

@@ -4,6 +4,7 @@
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/cli/ops_common.hpp"
+#include "runtime/ops/queues.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/metrics.hpp"
 #include "runtime/pipeline/queue_drain.hpp"
@@ -19,96 +20,6 @@ namespace {
 using namespace std::chrono_literals;
 
 // --- list ----------------------------------------------------------------
-
-/// What `list` shows of one identity.
-struct identity_row {
-  value bind;
-  std::optional<broker::consumer_state> queue; // none: no durable consumer
-  int crashed = 0;
-  int replicas = 0;
-  value nodes = value::array();
-  value metrics = value::object();
-};
-
-/// Adds every number of `from` into `into`, recursing into objects (the
-/// histograms' bucket counts add up the same way).
-void add_counters(value& into, const value& from) {
-  for (const auto& [key, v] : from.items()) {
-    if (v.is_number_integer())
-      into[key] = into.value(key, std::int64_t{0}) + v.get<std::int64_t>();
-    else if (v.is_number())
-      into[key] = into.value(key, 0.0) + v.get<double>();
-    else if (v.is_object()) {
-      auto& nested = into[key];
-      if (!nested.is_object()) nested = value::object();
-      add_counters(nested, v);
-    }
-  }
-}
-
-void add_node(identity_row& row, const std::string& identity, const live_node& node) {
-  if (!node.serves(identity)) return;
-  row.replicas += node.concurrency(identity);
-  row.nodes.push_back({{"name", node.name}, {"age_s", node.age}});
-  auto m = node.record.value("metrics", value::object())
-               .value("identities", value::object())
-               .value(identity, value::object());
-  add_counters(row.metrics, m);
-}
-
-/// Crashed records per receiver. Reads the whole of `sy_tasks`: fine while
-/// it holds live work and recent crashes; a per-identity index would be
-/// needed for very large buckets.
-expected<std::map<std::string, int>> crashed_by_receiver(broker::kv_bucket& tasks) {
-  auto records = read_records(tasks, ">");
-  if (!records) return records.error();
-  std::map<std::string, int> out;
-  for (const auto& r : *records)
-    if (r.t.status == task_status::crashed) out[r.t.receiver]++;
-  return out;
-}
-
-expected<std::map<std::string, identity_row>> collect_rows(ops_session& session) {
-  auto binds = session.binds->entries(">");
-  if (!binds) return binds.error();
-  auto nodes = read_live_nodes(*session.nodes);
-  if (!nodes) return nodes.error();
-  auto crashed = crashed_by_receiver(*session.tasks);
-  if (!crashed) return crashed.error();
-  std::map<std::string, identity_row> rows;
-  for (const auto& e : *binds) {
-    auto bind = value::parse(e.value, nullptr, false);
-    if (!bind.is_object()) continue;
-    auto identity = bind.value("identity", e.key);
-    auto& row = rows[identity];
-    row.bind = std::move(bind);
-    auto queue = broker::consumer_info(*session.conn, pipeline::queues_stream,
-                                       pipeline::queue_durable(identity));
-    if (queue) row.queue = *queue;
-    row.crashed = (*crashed)[identity];
-    for (const auto& node : *nodes)
-      add_node(row, identity, node);
-  }
-  return rows;
-}
-
-value row_json(const std::string& identity, const identity_row& row) {
-  value pending = nullptr, in_flight = nullptr;
-  if (row.queue) {
-    pending = row.queue->num_pending;
-    in_flight = row.queue->num_ack_pending;
-  }
-  return {{"identity", identity},
-          {"filters", row.bind.value("filters", value::array())},
-          {"persistent", row.bind.value("persistent", true)},
-          {"service_version", row.bind.value("service_version", "")},
-          {"pending", pending},
-          {"in_flight", in_flight},
-          {"crashed", row.crashed},
-          {"replicas", row.replicas},
-          {"nodes", row.nodes},
-          {"metrics", row.metrics}};
-}
 
 /// The median of a histogram in the metrics, as "<=2.5ms"; "-" if none.
 std::string median(const value& metrics, const char* histogram) {
@@ -144,23 +55,20 @@ std::vector<std::string> row_cells(const value& j) {
 int run_list(const ops_flags& flags) {
   auto session = open_session(flags, "list");
   if (!session) return failed(session.error());
-  auto rows = collect_rows(*session);
-  if (!rows) return failed(rows.error());
-  value identities = value::array();
-  for (const auto& [identity, row] : *rows)
-    identities.push_back(row_json(identity, row));
+  auto identities = ops::list_queues(*session);
+  if (!identities) return failed(identities.error());
   if (flags.json) {
-    std::cout << value{{"identities", identities}}.dump() << '\n';
+    std::cout << value{{"identities", *identities}}.dump() << '\n';
     return exit_ok;
   }
-  if (identities.empty()) {
+  if (identities->empty()) {
     std::cout << "no binds\n";
     return exit_ok;
   }
   std::vector<std::vector<std::string>> table{{"IDENTITY", "VERSION", "PERSISTENT", "PENDING",
                                                "IN-FLIGHT", "CRASHED", "REPLICAS", "FINISHED",
                                                "WAIT P50", "RUN P50", "NODES", "FILTERS"}};
-  for (const auto& j : identities)
+  for (const auto& j : *identities)
     table.push_back(row_cells(j));
   print_table(table);
   return exit_ok;

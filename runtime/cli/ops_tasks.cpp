@@ -3,6 +3,8 @@
 
 #include "runtime/cli/command.hpp"
 #include "runtime/cli/ops_common.hpp"
+#include "runtime/ops/queues.hpp"
+#include "runtime/ops/repair.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/codec.hpp"
 
@@ -10,7 +12,6 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <set>
 
 namespace sy::cli {
 
@@ -101,21 +102,6 @@ private:
   std::map<std::string, std::vector<const task*>> children_;
 };
 
-value analysis_json(const std::string& root, const std::vector<task_record>& records) {
-  value tasks = value::array();
-  for (const auto& r : records) {
-    auto full = to_json(r.t);
-    tasks.push_back({{"uid", r.t.uid},
-                     {"parent_uid", r.t.parent_uid},
-                     {"orig_uid", r.t.orig_uid},
-                     {"status", to_string(r.t.status)},
-                     {"receiver", r.t.receiver},
-                     {"headers", full["headers"]},
-                     {"error", r.t.error}});
-  }
-  return {{"root_uid", root}, {"tasks", tasks}};
-}
-
 int run_analysis(const ops_flags& flags, const std::string& root) {
   if (!pipeline::is_key_token(root)) return usage_error("\"" + root + "\" is not a task uid");
   auto session = open_session(flags, "analysis");
@@ -127,7 +113,7 @@ int run_analysis(const ops_flags& flags, const std::string& root) {
                     " (the housekeeper removes the records of a completed analysis; crashed "
                     "ones stay for housekeeper.crashed_ttl)");
   if (flags.json)
-    std::cout << analysis_json(root, *records).dump() << '\n';
+    std::cout << ops::analysis_json(root, *records).dump() << '\n';
   else
     analysis_tree{*records}.print(std::cout);
   return exit_ok;
@@ -142,31 +128,6 @@ struct retry_options {
   std::string identity;
 };
 
-/// Re-sends one crashed task as DESIGN §5 says: the retry's record, then its
-/// message, then the crashed record goes. The retry reopens the analysis.
-expected<std::string> retry_one(ops_session& session, const task_record& crashed) {
-  auto retry = make_retry(crashed.t);
-  auto subject = pipeline::queue_subject(retry.receiver, retry.priority);
-  if (retry.receiver.empty()) { // an unrouted task goes back to the routers
-    retry.status = task_status::declared;
-    subject = pipeline::unrouted_subject(retry.priority);
-  }
-  retry.last_update = unix_now();
-  auto bytes = encode(retry);
-  auto key = pipeline::task_key(retry);
-  if (auto r = session.tasks->put(key, bytes); !r) return r.error();
-  auto ack = session.conn->js_publish({subject, bytes, {}, retry.uid, {}}, 10s);
-  if (!ack) {
-    (void)session.tasks->erase(key); // a record without a message would keep the analysis open
-    return make_error(ack.error().code, "publishing the retry of " + crashed.t.uid + " to " +
-                                            subject + ": " + ack.error().message);
-  }
-  if (auto r = session.tasks->erase(crashed.key); !r)
-    return make_error(r.error().code, "retried " + crashed.t.uid + " as " + retry.uid +
-                                          " but its record stays: " + r.error().message);
-  return retry.uid;
-}
-
 /// The crashed records to retry, or the exit code explaining why none.
 expected<std::vector<task_record>> retry_targets(ops_session& session, const retry_options& opts) {
   if (!opts.uid.empty()) {
@@ -178,15 +139,9 @@ expected<std::vector<task_record>> retry_targets(ops_session& session, const ret
                                             ", not Crashed: nothing to retry");
     return std::vector<task_record>{std::move(*record)};
   }
-  // Reads the whole bucket: fine while sy_tasks holds live work and recent
-  // crashes only; an index by receiver would be needed for very large ones.
-  auto records = read_records(*session.tasks, ">");
-  if (!records) return records.error();
-  std::vector<task_record> out;
-  for (auto& r : *records)
-    if (r.t.status == task_status::crashed && r.t.receiver == opts.identity)
-      out.push_back(std::move(r));
-  if (out.empty())
+  auto out = ops::crashed_records(session, opts.identity);
+  if (!out) return out.error();
+  if (out->empty())
     return make_error(errc::not_found, "no crashed tasks for identity " + opts.identity);
   return out;
 }
@@ -204,7 +159,7 @@ int run_retry(const retry_options& opts) {
   }
   value retried = value::array();
   for (const auto& crashed : *targets) {
-    auto uid = retry_one(*session, crashed);
+    auto uid = ops::retry(*session, crashed);
     if (!uid) return failed(uid.error());
     retried.push_back({{"uid", crashed.t.uid}, {"retry_uid", *uid}});
     if (!opts.flags.json) std::cout << *uid << '\n';
@@ -215,32 +170,17 @@ int run_retry(const retry_options& opts) {
 
 // --- cancel --------------------------------------------------------------
 
-/// Records `uid` Crashed ("cancelled by user") unless it is terminal; a
-/// record changed in the meantime is read again (compare-and-set).
 int run_cancel(const ops_flags& flags, const std::string& uid) {
   auto session = open_session(flags, "cancel");
   if (!session) return failed(session.error());
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    auto record = find_record(*session->tasks, uid);
-    if (!record)
-      return record.error().code == errc::not_found ? negative(record.error().message)
-                                                    : failed(record.error());
-    if (is_terminal(record->t.status))
-      return negative("task " + uid + " is already " + std::string{to_string(record->t.status)});
-    auto t = record->t;
-    t.status = task_status::crashed;
-    t.error = "cancelled by user";
-    t.last_update = unix_now();
-    auto r = session->tasks->update(record->key, encode(t), record->revision);
-    if (r) {
-      std::cout << (flags.json ? value{{"uid", uid}, {"cancelled", true}}.dump()
-                               : "cancelled " + uid)
-                << '\n';
-      return exit_ok;
-    }
-    if (r.error().code != errc::conflict) return failed(r.error());
+  if (auto r = ops::cancel(*session, uid); !r) {
+    auto code = r.error().code;
+    return code == errc::not_found || code == errc::conflict ? negative(r.error().message)
+                                                             : failed(r.error());
   }
-  return negative("task " + uid + " keeps changing; try again");
+  std::cout << (flags.json ? value{{"uid", uid}, {"cancelled", true}}.dump() : "cancelled " + uid)
+            << '\n';
+  return exit_ok;
 }
 
 void add_task_command(CLI::App& app, int& result) {

@@ -117,7 +117,8 @@ struct plugin_ref {
 struct consumer_options {
   /// Consumer identity, `[a-z0-9][a-z0-9._-]*`; required.
   std::string identity;
-  /// Name of the consumer plugin; required.
+  /// Name of the consumer plugin; required. `sy.external`: the tasks are
+  /// handed to workers outside the node through the HTTP API.
   std::string plugin;
   /// The bind's filter rules (DESIGN §2) as a JSON array of objects; required.
   located_value filters{sy::value::array()};
@@ -131,6 +132,9 @@ struct consumer_options {
   int concurrency = 1;
   /// A task running longer than this is abandoned and redelivered.
   milliseconds task_timeout = std::chrono::minutes{10};
+  /// With `plugin = "sy.external"`: how long an external worker holds a
+  /// popped task without reporting before it goes back to the queue.
+  milliseconds lease = std::chrono::seconds{60};
   /// Interval of in-progress heartbeats sent while a task runs.
   milliseconds heartbeat = std::chrono::seconds{30};
   /// Deliveries before a task becomes Crashed; `load` copies

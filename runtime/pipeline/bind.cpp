@@ -9,6 +9,7 @@ value to_json(const bind& b) {
       {"persistent", b.persistent},
       {"service_version", b.service_version},
       {"info", b.info},
+      {"external", b.external},
       {"node", b.node},
       {"registered_at", b.registered_at},
   };
@@ -30,6 +31,7 @@ expected<compiled_bind> compile_bind(const value& json) {
   b.persistent = json.value("persistent", true);
   b.service_version = json.value("service_version", "");
   b.info = json.value("info", "");
+  b.external = json.value("external", false);
   b.node = json.value("node", "");
   b.registered_at = json.value("registered_at", 0.0);
   auto filters = filter::filter_set::compile(b.filters);
@@ -39,7 +41,7 @@ expected<compiled_bind> compile_bind(const value& json) {
 
 bool same_service(const bind& a, const bind& b) {
   return a.identity == b.identity && a.filters == b.filters && a.persistent == b.persistent &&
-         a.service_version == b.service_version && a.info == b.info;
+         a.service_version == b.service_version && a.info == b.info && a.external == b.external;
 }
 
 } // namespace sy::pipeline

@@ -18,6 +18,8 @@ struct bind {
   bool persistent = true;
   std::string service_version;
   std::string info;
+  /// Served by workers outside the nodes, through the HTTP API.
+  bool external = false;
   /// The node that registered this version of the bind.
   std::string node;
   /// Unix seconds of the registration.

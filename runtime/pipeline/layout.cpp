@@ -3,6 +3,7 @@
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/broker/object_store.hpp"
 #include "runtime/broker/stream_spec.hpp"
+#include "runtime/pipeline/crashed_index.hpp"
 
 namespace sy::pipeline {
 
@@ -99,10 +100,18 @@ broker::kv_spec bucket(std::string name, const layout_options& opts) {
 } // namespace
 
 expected<void> ensure_layout(broker::connection& conn, const layout_options& opts) {
+  // The API pages through a queue's waiting tasks with direct gets.
+  auto queues = work_queue(queues_stream, "sy.queue.>", opts);
+  queues.allow_direct = true;
+  // The crashed index: one message per crashed task, kept until removed.
+  auto crashed = history(crashed_stream, "sy.crashed.>", opts);
+  crashed.max_age = {};
+  crashed.max_msgs_per_subject = 1;
+  crashed.allow_direct = true;
   for (const auto& spec :
-       {work_queue(unrouted_stream, "sy.unrouted.>", opts),
-        work_queue(queues_stream, "sy.queue.>", opts), history(events_stream, "sy.events.>", opts),
-        history(logs_stream, "sy.logs.>", opts), history(parked_stream, "sy.parked.>", opts)}) {
+       {work_queue(unrouted_stream, "sy.unrouted.>", opts), queues,
+        history(events_stream, "sy.events.>", opts), history(logs_stream, "sy.logs.>", opts),
+        history(parked_stream, "sy.parked.>", opts), crashed}) {
     if (auto r = broker::ensure_stream(conn, spec); !r) return r.error();
   }
   auto shared = conn.shared_from_this();

@@ -2,6 +2,7 @@
 
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/pull_consumer.hpp"
+#include "runtime/pipeline/crashed_index.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/codec.hpp"
 
@@ -16,7 +17,8 @@ using namespace std::chrono_literals;
 /// Records the queued task `m` Crashed, then acks it; undecodable bytes go
 /// to SY_PARKED first. On a failed write the message is nak'ed and comes
 /// back.
-void take(broker::connection& conn, broker::kv_bucket& tasks, const std::string& reason,
+void take(broker::connection& conn, std::shared_ptr<broker::kv_bucket> tasks,
+          const std::string& reason,
           std::shared_ptr<queue_drain::counts> counts, broker::message m) {
   auto msg = std::make_shared<broker::message>(std::move(m));
   ++counts->unacked;
@@ -42,8 +44,11 @@ void take(broker::connection& conn, broker::kv_bucket& tasks, const std::string&
   t->status = task_status::crashed;
   t->error = reason;
   t->last_update = unix_now();
-  tasks.put_async(task_key(*t), encode(*t),
-                  [settle](expected<std::uint64_t> stored) { settle(!!stored); });
+  index_crashed_async(conn, *t, [tasks, t = *t, settle](expected<void> indexed) {
+    if (!indexed) return settle(false);
+    tasks->put_async(task_key(t), encode(t),
+                    [settle](expected<std::uint64_t> stored) { settle(!!stored); });
+  });
 }
 
 } // namespace
@@ -70,7 +75,7 @@ expected<std::unique_ptr<queue_drain>> queue_drain::start(std::shared_ptr<broker
   popts.batch = 256;
   popts.start_paused = true;
   popts.on_message = [conn = conn.get(), tasks, reason = std::move(reason), counts = d->counts_](
-                         broker::message m) { take(*conn, *tasks, reason, counts, std::move(m)); };
+                         broker::message m) { take(*conn, tasks, reason, counts, std::move(m)); };
   auto puller = broker::pull_consumer::start(conn, std::move(popts));
   if (!puller) {
     (void)broker::delete_consumer(*conn, spec.stream, spec.durable);

@@ -215,4 +215,28 @@ CAF_TEST(ensure consumer creates updates and rejects incompatible shapes) {
   CAF_CHECK(!orphan && orphan.error().code == sy::errc::not_found);
 }
 
+CAF_TEST(pages through one subject by sequence and counts subjects) {
+  auto spec = queue_spec();
+  spec.allow_direct = true;
+  SY_REQUIRE(ensure_stream(*conn, spec));
+  for (auto subject : {"sy.queue.a.1", "sy.queue.b.1", "sy.queue.a.2", "sy.queue.a.3"})
+    SY_REQUIRE(conn->js_publish({subject, subject, {}, {}, {}}, 5s));
+  std::vector<std::string> seen;
+  std::uint64_t from = 0;
+  for (;;) {
+    auto next = next_stored_message(*conn, "SY_QUEUES", "sy.queue.a.*", from);
+    SY_REQUIRE(next);
+    if (!*next) break;
+    CAF_CHECK_EQUAL((*next)->subject, (*next)->data);
+    seen.push_back((*next)->subject);
+    from = (*next)->seq + 1;
+  }
+  CAF_CHECK_EQUAL(seen, (std::vector<std::string>{"sy.queue.a.1", "sy.queue.a.2", "sy.queue.a.3"}));
+  CAF_CHECK_EQUAL(value_or_none(count_subjects(*conn, "SY_QUEUES", "sy.queue.a.*")), 3u);
+  CAF_CHECK_EQUAL(value_or_none(count_subjects(*conn, "SY_QUEUES", "sy.queue.b.*")), 1u);
+  CAF_CHECK_EQUAL(value_or_none(count_subjects(*conn, "SY_QUEUES", "sy.queue.c.*")), 0u);
+  auto missing = count_subjects(*conn, "NOPE", ">");
+  CAF_CHECK(!missing && missing.error().code == sy::errc::not_found);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -1,0 +1,97 @@
+#include "runtime/ops/repair.hpp"
+
+#include "runtime/pipeline/crashed_index.hpp"
+#include "runtime/pipeline/layout.hpp"
+#include "runtime/task/codec.hpp"
+
+namespace sy::ops {
+
+using namespace std::chrono_literals;
+
+expected<std::string> retry(session& s, const task_record& crashed) {
+  auto next = make_retry(crashed.t);
+  auto subject = pipeline::queue_subject(next.receiver, next.priority);
+  if (next.receiver.empty()) { // an unrouted task goes back to the routers
+    next.status = task_status::declared;
+    subject = pipeline::unrouted_subject(next.priority);
+  }
+  next.last_update = unix_now();
+  auto bytes = encode(next);
+  auto key = pipeline::task_key(next);
+  if (auto r = s.tasks->put(key, bytes); !r) return r.error();
+  auto ack = s.conn->js_publish({subject, bytes, {}, next.uid, {}}, 10s);
+  if (!ack) {
+    (void)s.tasks->erase(key); // a record without a message would keep the analysis open
+    return make_error(ack.error().code, "publishing the retry of " + crashed.t.uid + " to " +
+                                            subject + ": " + ack.error().message);
+  }
+  if (auto r = s.tasks->erase(crashed.key); !r)
+    return make_error(r.error().code, "retried " + crashed.t.uid + " as " + next.uid +
+                                          " but its record stays: " + r.error().message);
+  (void)pipeline::unindex_crashed(*s.conn, crashed.t.uid); // a stale entry is dropped on reading
+  return next.uid;
+}
+
+expected<std::string> retry(session& s, const std::string& uid) {
+  auto record = find_record(*s.tasks, uid);
+  if (!record) return record.error();
+  if (record->t.status != task_status::crashed)
+    return make_error(errc::conflict, "task " + uid + " is " +
+                                          std::string{to_string(record->t.status)} +
+                                          ", not Crashed: nothing to retry");
+  return retry(s, *record);
+}
+
+expected<void> cancel(session& s, const std::string& uid) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto record = find_record(*s.tasks, uid);
+    if (!record) return record.error();
+    if (is_terminal(record->t.status))
+      return make_error(errc::conflict, "task " + uid + " is already " +
+                                            std::string{to_string(record->t.status)});
+    auto t = record->t;
+    t.status = task_status::crashed;
+    t.error = "cancelled by user";
+    t.last_update = unix_now();
+    if (auto r = pipeline::index_crashed(*s.conn, t); !r) return r.error();
+    auto r = s.tasks->update(record->key, encode(t), record->revision);
+    if (r) return {};
+    if (r.error().code != errc::conflict) return r.error();
+  }
+  return make_error(errc::conflict, "task " + uid + " keeps changing; try again");
+}
+
+expected<void> remove_crashed(session& s, const task_record& crashed) {
+  if (auto r = s.tasks->erase(crashed.key); !r) return r.error();
+  return pipeline::unindex_crashed(*s.conn, crashed.t.uid);
+}
+
+value analysis_json(const std::string& root, const std::vector<task_record>& records) {
+  value tasks = value::array();
+  for (const auto& r : records) {
+    auto full = to_json(r.t);
+    tasks.push_back({{"uid", r.t.uid},
+                     {"parent_uid", r.t.parent_uid},
+                     {"orig_uid", r.t.orig_uid},
+                     {"status", to_string(r.t.status)},
+                     {"receiver", r.t.receiver},
+                     {"headers", full["headers"]},
+                     {"error", r.t.error}});
+  }
+  return {{"root_uid", root}, {"tasks", tasks}};
+}
+
+expected<value> analysis(session& s, const std::string& root) {
+  if (!pipeline::is_key_token(root))
+    return make_error(errc::invalid_input, "\"" + root + "\" is not a task uid");
+  auto records = read_records(*s.tasks, root + ".*");
+  if (!records) return records.error();
+  if (records->empty())
+    return make_error(errc::not_found,
+                      "no records of analysis " + root +
+                          " (the housekeeper removes the records of a completed analysis; crashed "
+                          "ones stay for housekeeper.crashed_ttl)");
+  return analysis_json(root, *records);
+}
+
+} // namespace sy::ops
