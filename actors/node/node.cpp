@@ -1,5 +1,6 @@
 #include "actors/node/node.hpp"
 
+#include "actors/api/api_server.hpp"
 #include "actors/core/lookup.hpp"
 #include "actors/housekeeper/housekeeper.hpp"
 #include "actors/node/node_plan.hpp"
@@ -332,6 +333,21 @@ int run_node(const config::loaded_config& loaded) {
           sys, housekeeper_deps{*conn, tasks, binds, nodes, metrics, schedules}, hopts);
     }
 
+    std::unique_ptr<api_server> api;
+    if (exit_code == 0 && !cfg.api.listen.empty()) {
+      api_deps adeps{*conn, &sys, {}, name, metrics};
+      for (std::size_t i = 0; i < plan->consumers.size(); ++i)
+        if (plan->consumers[i].options.external)
+          adeps.external.emplace(plan->consumers[i].bind.identity, schedulers[i]);
+      auto started = api_server::start(cfg.api, std::move(adeps));
+      if (!started) {
+        log->error("{}", started.error().message);
+        exit_code = started.error().code == errc::config ? 2 : 1;
+      } else {
+        api = std::move(*started);
+      }
+    }
+
     auto started_at = unix_now();
     if (exit_code == 0) {
       log->info("node {} running: {} router(s), consumers [{}]; Ctrl-C stops it", name,
@@ -349,7 +365,9 @@ int run_node(const config::loaded_config& loaded) {
                 sig, cfg.node.shutdown_grace.count());
     }
 
-    // Graceful stop: no new deliveries, then let the schedulers finish.
+    // Graceful stop: no more HTTP requests and no new deliveries, then let
+    // the schedulers finish.
+    api.reset();
     for (auto& f : router_feeds)
       f.stop();
     for (auto& f : queue_feeds)

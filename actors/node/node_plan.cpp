@@ -67,7 +67,8 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
     bool external = c.plugin == external_plugin;
     if (external && !(c.config.json.is_null() || c.config.json.empty()))
       return at(loaded, i, "config",
-                std::string{external_plugin} + " takes no config: its workers are outside the node");
+                std::string{external_plugin} +
+                    " takes no config: its workers are outside the node");
     if (auto r = external ? expected<void>{}
                           : check(known.find_consumer(c.plugin), "plugin", "consumer", c.plugin,
                                   c.config.json, known.consumer_names() + ", " + external_plugin);

@@ -264,8 +264,14 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
     start_task(deps, opts, *next);
     const auto& t = next->job;
     work_order order{t};
-    st.in_flight.emplace(t.uid, flight{std::move(next->msg), t, w, order.cancelled,
-                                       std::move(next->updates), {}, 0, unix_now()});
+    st.in_flight.emplace(t.uid, flight{std::move(next->msg),
+                                       t,
+                                       w,
+                                       order.cancelled,
+                                       std::move(next->updates),
+                                       {},
+                                       0,
+                                       unix_now()});
     auto uid = t.uid;
     self->request(w, opts.task_timeout, run_atom::value, std::move(order))
         .then(
@@ -467,10 +473,14 @@ lease_batch lease_tasks(self_pointer self, const scheduler_deps& deps,
     if (!next) break;
     start_task(deps, opts, *next);
     leased_task leased{next->job, new_uid(), unix_now() + lease_seconds(opts)};
-    st.in_flight.emplace(leased.job.uid,
-                         flight{std::move(next->msg), leased.job, {}, nullptr,
-                                std::move(next->updates), leased.lease, leased.expires_at,
-                                unix_now()});
+    st.in_flight.emplace(leased.job.uid, flight{std::move(next->msg),
+                                                leased.job,
+                                                {},
+                                                nullptr,
+                                                std::move(next->updates),
+                                                leased.lease,
+                                                leased.expires_at,
+                                                unix_now()});
     self->delayed_send(self, opts.lease, lease_atom::value, leased.job.uid, leased.lease);
     out.tasks.push_back(std::move(leased));
   }
@@ -493,15 +503,15 @@ report_reply report_lease(self_pointer self, const scheduler_deps& deps,
   work_result result;
   result.uid = r.uid;
   result.crashed = r.status == task_status::crashed;
-  result.error = result.crashed && r.error.empty() ? "crashed (reported by an external worker)"
-                                                   : r.error;
+  result.error =
+      result.crashed && r.error.empty() ? "crashed (reported by an external worker)" : r.error;
   result.seconds = unix_now() - f.started_at;
   if (!result.crashed)
     for (const auto& c : r.children)
-      result.children.push_back(derive_child(
-          f.job, c.value("headers", value::object()), c.value("payload", value::object()),
-          c.value("headers_persistent", value::object()),
-          c.value("payload_persistent", value::object())));
+      result.children.push_back(derive_child(f.job, c.value("headers", value::object()),
+                                             c.value("payload", value::object()),
+                                             c.value("headers_persistent", value::object()),
+                                             c.value("payload_persistent", value::object())));
   on_result(self, deps, opts, result);
   return {report_reply::ok, 0};
 }

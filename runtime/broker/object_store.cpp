@@ -200,32 +200,6 @@ expected<std::optional<message>> object_store::direct_get(const value& request) 
   return std::optional<message>{std::move(*reply)};
 }
 
-expected<std::map<std::string, std::uint64_t>>
-object_store::subjects(const std::string& filter) const {
-  std::map<std::string, std::uint64_t> out;
-  for (std::uint64_t offset = 0;;) {
-    value request{{"subjects_filter", filter}, {"offset", offset}};
-    auto reply = conn_->request("$JS.API.STREAM.INFO." + stream_, request.dump(),
-                                conn_->options().api_timeout);
-    if (!reply) return reply.error();
-    auto j = value::parse(reply->data(), nullptr, false);
-    if (!j.is_object()) return make_error(errc::internal, "unreadable stream info of " + stream_);
-    if (j.contains("error"))
-      return make_error(errc::unavailable, "stream info of " + stream_ + ": " + j["error"].dump());
-    const auto& state = j["state"];
-    std::size_t got = 0;
-    if (state.contains("subjects") && state["subjects"].is_object())
-      for (const auto& [subject, count] : state["subjects"].items()) {
-        out[subject] = count.get<std::uint64_t>();
-        ++got;
-      }
-    auto total = j.value("total", std::uint64_t{0});
-    offset += got;
-    if (got == 0 || offset >= total) break;
-  }
-  return out;
-}
-
 expected<object_info> object_store::info(const std::string& name) const {
   auto got = direct_get(value{{"last_by_subj", meta_subject(name)}});
   if (!got) return failed("object " + name, got.error());
@@ -371,7 +345,7 @@ expected<void> object_store::remove(const std::string& name) {
 }
 
 expected<std::vector<object_info>> object_store::list() const {
-  auto metas = subjects("$O." + opts_.bucket + ".M.>");
+  auto metas = subject_counts(*conn_, stream_, "$O." + opts_.bucket + ".M.>");
   if (!metas) return metas.error();
   std::vector<object_info> out;
   for (const auto& [subject, _] : *metas) {
@@ -387,7 +361,7 @@ expected<std::vector<object_info>> object_store::list() const {
 
 expected<std::vector<std::string>>
 object_store::orphan_chunk_subjects(std::chrono::seconds older_than) const {
-  auto chunks = subjects("$O." + opts_.bucket + ".C.>");
+  auto chunks = subject_counts(*conn_, stream_, "$O." + opts_.bucket + ".C.>");
   if (!chunks) return chunks.error();
   if (chunks->empty()) return std::vector<std::string>{};
   auto live = list();

@@ -128,8 +128,6 @@ private:
   std::string chunk_subject(const std::string& nuid) const;
   /// Stores `info` as the object's metadata, replacing earlier ones.
   expected<void> publish_meta(const object_info& info);
-  /// Subjects of the stream matching `filter`, with their message counts.
-  expected<std::map<std::string, std::uint64_t>> subjects(const std::string& filter) const;
   /// The message of `request` to the direct-get API; none on 404.
   expected<std::optional<message>> direct_get(const value& request) const;
 

@@ -255,20 +255,46 @@ expected<std::optional<stored_message>> next_stored_message(connection& conn,
                                                             const std::string& filter,
                                                             std::uint64_t from) {
   value request{{"seq", std::max<std::uint64_t>(from, 1)}, {"next_by_subj", filter}};
-  auto reply = conn.request("$JS.API.DIRECT.GET." + stream, request.dump(),
-                            conn.options().api_timeout);
+  auto reply =
+      conn.request("$JS.API.DIRECT.GET." + stream, request.dump(), conn.options().api_timeout);
   if (!reply) return reply.error();
   auto status = reply->status();
   if (status == 404) return std::optional<stored_message>{};
   if (status != 0)
     return make_error(errc::unavailable, "reading " + filter + " from stream " + stream +
-                                             " failed with status " + std::to_string(status) +
-                                             " " + reply->header("Description").value_or(""));
+                                             " failed with status " + std::to_string(status) + " " +
+                                             reply->header("Description").value_or(""));
   stored_message out;
   out.seq = std::strtoull(reply->header("Nats-Sequence").value_or("0").c_str(), nullptr, 10);
   out.subject = reply->header("Nats-Subject").value_or("");
   out.data = std::string{reply->data()};
   return std::optional<stored_message>{std::move(out)};
+}
+
+expected<std::map<std::string, std::uint64_t>>
+subject_counts(connection& conn, const std::string& stream, const std::string& filter) {
+  std::map<std::string, std::uint64_t> out;
+  for (std::uint64_t offset = 0;;) {
+    value request{{"subjects_filter", filter}, {"offset", offset}};
+    auto reply = conn.request("$JS.API.STREAM.INFO." + stream, request.dump(),
+                              conn.options().api_timeout);
+    if (!reply) return reply.error();
+    auto j = value::parse(reply->data(), nullptr, false);
+    if (!j.is_object()) return make_error(errc::internal, "unreadable stream info of " + stream);
+    if (j.contains("error"))
+      return make_error(errc::unavailable, "stream info of " + stream + ": " + j["error"].dump());
+    const auto& state = j["state"];
+    std::size_t got = 0;
+    if (state.contains("subjects") && state["subjects"].is_object())
+      for (const auto& [subject, count] : state["subjects"].items()) {
+        out[subject] = count.get<std::uint64_t>();
+        ++got;
+      }
+    auto total = j.value("total", std::uint64_t{0});
+    offset += got;
+    if (got == 0 || offset >= total) break;
+  }
+  return out;
 }
 
 expected<std::uint64_t> count_subjects(connection& conn, const std::string& stream,

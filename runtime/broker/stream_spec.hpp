@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -108,6 +109,12 @@ expected<std::optional<stored_message>> next_stored_message(connection& conn,
                                                             const std::string& stream,
                                                             const std::string& filter,
                                                             std::uint64_t from);
+
+/// The number of messages on each subject matching `filter` (wildcards
+/// allowed), in pages of stream info requests: for filters that match few
+/// subjects.
+expected<std::map<std::string, std::uint64_t>>
+subject_counts(connection& conn, const std::string& stream, const std::string& filter);
 
 /// How many distinct subjects matching `filter` hold messages. One stream
 /// info request (the server counts; the subjects themselves are not sent).

@@ -22,6 +22,8 @@
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/pull_consumer.hpp"
+#include "runtime/cli/bench_api.hpp"
+#include "runtime/cli/bench_node.hpp"
 #include "runtime/cli/bench_resource.hpp"
 #include "runtime/cli/bench_scheduler.hpp"
 #include "runtime/cli/command.hpp"
@@ -167,114 +169,6 @@ double self_cpu_seconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-std::string cpu_model() {
-  std::ifstream in{"/proc/cpuinfo"};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) != 0) continue;
-    auto colon = line.find(':');
-    if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-  }
-  return "unknown";
-}
-
-/// A `switchyard node --config FILE` child; its output goes to `log_path`.
-/// The destructor kills it if `stop` was not called.
-class node_child {
-public:
-  node_child(std::string config_path, std::string log_path)
-      : config_path_(std::move(config_path)), log_path_(std::move(log_path)) {}
-  ~node_child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  node_child(const node_child&) = delete;
-  node_child& operator=(const node_child&) = delete;
-
-  expected<void> start() {
-    char exe[4096];
-    auto n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0) return make_error(errc::unavailable, "cannot read /proc/self/exe");
-    exe[n] = '\0';
-    pid_ = fork();
-    if (pid_ < 0) return make_error(errc::unavailable, "fork failed");
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM); // no node left behind if the bench dies
-      std::freopen(log_path_.c_str(), "a", stdout);
-      std::freopen(log_path_.c_str(), "a", stderr);
-      execl(exe, exe, "node", "--config", config_path_.c_str(), static_cast<char*>(nullptr));
-      std::perror("exec switchyard");
-      _exit(127);
-    }
-    return {};
-  }
-
-  std::string log_text() const {
-    std::ifstream in{log_path_};
-    return std::string{std::istreambuf_iterator<char>{in}, {}};
-  }
-
-  /// Waits until the log shows "running"; fails if the node exits first.
-  expected<void> wait_running(std::chrono::seconds limit) {
-    auto deadline = clock_type::now() + limit;
-    while (clock_type::now() < deadline) {
-      if (log_text().find("running") != std::string::npos) return {};
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return make_error(errc::unavailable, "the node exited before running:\n" + log_text());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    }
-    return make_error(errc::unavailable, "the node was not running after " +
-                                             std::to_string(limit.count()) + " s:\n" + log_text());
-  }
-
-  /// SIGTERM, then SIGKILL after `grace`. Returns the exit status, -1 if killed.
-  int stop(std::chrono::seconds grace) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    auto deadline = clock_type::now() + grace;
-    while (clock_type::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    }
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    return -1;
-  }
-
-  pid_t pid() const { return pid_; }
-
-private:
-  std::string config_path_;
-  std::string log_path_;
-  pid_t pid_ = -1;
-};
-
-/// Removes the temp directory on every way out.
-struct temp_dir {
-  std::string path;
-  ~temp_dir() {
-    std::error_code ec;
-    if (!path.empty()) std::filesystem::remove_all(path, ec);
-  }
-};
-
-double percentile_ms(const std::vector<double>& sorted_ms, double p) {
-  if (sorted_ms.empty()) return 0;
-  // Nearest rank: the smallest value with at least p of the samples at or below it.
-  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted_ms.size())));
-  return sorted_ms[std::clamp<std::size_t>(rank, 1, sorted_ms.size()) - 1];
-}
-
 double ms_between(clock_type::time_point a, clock_type::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -282,10 +176,11 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
 int run_bench(const bench_options& opts) {
   if (opts.scenario == "scheduler") return run_scheduler_bench(opts.tasks, opts.json);
   if (opts.scenario == "resource") return run_resource_bench(opts.tasks, opts.json);
+  if (opts.scenario == "api") return run_api_bench(opts.tasks, opts.concurrency, opts.json);
   auto sc = make_scenario(opts);
   if (!sc)
     return usage_error("--scenario: unknown scenario \"" + opts.scenario +
-                       "\" (known: route, fanout, chain, latency, scheduler, resource)");
+                       "\" (known: route, fanout, chain, latency, scheduler, resource, api)");
   int tasks = opts.tasks >= 0 ? opts.tasks : (sc->one_at_a_time ? 200 : 10000);
   if (tasks <= 0) return usage_error("--tasks must be positive");
   auto fail = [](const std::string& what) {
@@ -293,9 +188,8 @@ int run_bench(const bench_options& opts) {
     return exit_negative;
   };
 
-  temp_dir dir;
-  dir.path = (std::filesystem::temp_directory_path() / "sy-bench-XXXXXX").string();
-  if (!mkdtemp(dir.path.data())) return fail("cannot create a temp directory under /tmp");
+  temp_dir dir{"sy-bench-"};
+  if (dir.path.empty()) return fail("cannot create a temp directory under /tmp");
 
   broker::embedded_server_options sopts;
   sopts.data_dir = dir.path + "/nats";
@@ -530,14 +424,15 @@ void add_bench_command(CLI::App& app, int& result) {
   auto cmd = app.add_subcommand(
       "bench", "Run a benchmark scenario end to end on a fresh embedded nats-server and one node");
   cmd->add_option("--scenario", opts->scenario,
-                  "route, fanout, chain, latency, scheduler or resource")
+                  "route, fanout, chain, latency, scheduler, resource or api")
       ->required();
   cmd->add_option("--tasks", opts->tasks,
                   "Root tasks to send (default 10000; latency: 200; scheduler: queue operations, "
-                  "default 2000000; resource: MiB, default 1024)");
+                  "default 2000000; resource: MiB, default 1024; api: tasks, default 5000)");
   cmd->add_option("--in-flight", opts->in_flight, "Most unconfirmed sends at once")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--concurrency", opts->concurrency, "Workers per consumer identity")
+  cmd->add_option("--concurrency", opts->concurrency,
+                  "Workers per consumer identity (api: external worker threads)")
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--routers", opts->routers, "Router actors in the node")
       ->check(CLI::Range(1, 64));

@@ -89,16 +89,7 @@ int run_add(const add_options& opts) {
   s.grace = *grace;
   s.enabled = !opts.disabled;
   if (auto r = pipeline::validate(s); !r) return failed(r.error());
-  s.created_at = unix_now();
-  // An interval schedule runs at once, then every interval; a cron one at
-  // its next time.
-  if (s.cron.empty()) {
-    s.next_run = s.created_at;
-  } else {
-    auto next = pipeline::next_run_after(s, s.created_at);
-    if (!next) return failed(next.error());
-    s.next_run = *next;
-  }
+  if (auto r = pipeline::plan_first_run(s, unix_now()); !r) return failed(r.error());
   auto bucket = open_schedules(opts.flags, "schedule");
   if (!bucket) return failed(bucket.error());
   if (auto r = (*bucket)->create(s.id, to_json(s).dump()); !r) {

@@ -1,11 +1,12 @@
 #include "runtime/ops/queues.hpp"
 
-#include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/pipeline/crashed_index.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/live_nodes.hpp"
 #include "runtime/task/codec.hpp"
+
+#include <algorithm>
 
 namespace sy::ops {
 
@@ -29,13 +30,15 @@ void add_counters(value& into, const value& from) {
 
 expected<value> queue_json(session& s, const std::string& identity, const value& bind,
                            const std::vector<pipeline::live_node>& nodes) {
-  value pending = nullptr, in_flight = nullptr;
-  auto queue = broker::consumer_info(*s.conn, pipeline::queues_stream,
-                                     pipeline::queue_durable(identity));
-  if (queue) {
-    pending = queue->num_pending;
-    in_flight = queue->num_ack_pending;
-  }
+  // The queue holds a task until it ended; the nodes count those running
+  // (or leased). A scheduler's window of pulled tasks still counts as
+  // pending: they wait for a worker.
+  auto queued = broker::subject_counts(*s.conn, pipeline::queues_stream,
+                                       pipeline::queue_filter(identity));
+  if (!queued) return queued.error();
+  std::int64_t in_queue = 0;
+  for (const auto& [_, n] : *queued)
+    in_queue += static_cast<std::int64_t>(n);
   auto crashed = pipeline::count_crashed(*s.conn, identity);
   if (!crashed) return crashed.error();
   int replicas = 0;
@@ -48,13 +51,14 @@ expected<value> queue_json(session& s, const std::string& identity, const value&
                               .value("identities", value::object())
                               .value(identity, value::object()));
   }
+  auto running = metrics.value("in_flight", std::int64_t{0});
   return value{{"identity", identity},
                {"filters", bind.value("filters", value::array())},
                {"persistent", bind.value("persistent", true)},
                {"service_version", bind.value("service_version", "")},
                {"external", bind.value("external", false)},
-               {"pending", pending},
-               {"in_flight", in_flight},
+               {"pending", std::max<std::int64_t>(0, in_queue - running)},
+               {"in_flight", running},
                {"crashed", *crashed},
                {"replicas", replicas},
                {"nodes", names},
@@ -71,8 +75,7 @@ value page_json(value tasks, std::optional<std::uint64_t> next) {
 /// again): it is then removed from the index. A record not yet Crashed but
 /// older than the entry is a crash being committed right now (the index is
 /// written first): skipped, kept.
-expected<std::optional<task_record>> check_entry(session& s,
-                                                 const pipeline::crashed_entry& entry) {
+expected<std::optional<task_record>> check_entry(session& s, const pipeline::crashed_entry& entry) {
   auto key = pipeline::task_key(entry.t);
   auto current = s.tasks->get(key);
   if (!current && current.error().code != errc::not_found) return current.error();

@@ -14,7 +14,8 @@
 namespace sy::ops {
 
 /// One identity as JSON: identity, filters, persistent, service_version,
-/// pending and in_flight (null when it has no queue consumer), crashed,
+/// external, pending (queued, not started), in_flight (started or leased,
+/// as of the nodes' last heartbeats), crashed,
 /// replicas, nodes [{name, age_s}], metrics summed over the live nodes.
 /// Costs a few requests per identity, whatever the number of tasks.
 expected<value> list_queues(session& s);

@@ -47,8 +47,8 @@ expected<void> cancel(session& s, const std::string& uid) {
     auto record = find_record(*s.tasks, uid);
     if (!record) return record.error();
     if (is_terminal(record->t.status))
-      return make_error(errc::conflict, "task " + uid + " is already " +
-                                            std::string{to_string(record->t.status)});
+      return make_error(errc::conflict,
+                        "task " + uid + " is already " + std::string{to_string(record->t.status)});
     auto t = record->t;
     t.status = task_status::crashed;
     t.error = "cancelled by user";

@@ -47,7 +47,8 @@ expected<void> unindex_crashed(broker::connection& conn, std::string_view uid) {
 }
 
 expected<std::uint64_t> count_crashed(broker::connection& conn, std::string_view identity) {
-  return broker::count_subjects(conn, crashed_stream, "sy.crashed." + receiver_token(identity) + ".*");
+  return broker::count_subjects(conn, crashed_stream,
+                                "sy.crashed." + receiver_token(identity) + ".*");
 }
 
 expected<crashed_page> read_crashed(broker::connection& conn, std::string_view identity,

@@ -18,8 +18,8 @@ using namespace std::chrono_literals;
 /// to SY_PARKED first. On a failed write the message is nak'ed and comes
 /// back.
 void take(broker::connection& conn, std::shared_ptr<broker::kv_bucket> tasks,
-          const std::string& reason,
-          std::shared_ptr<queue_drain::counts> counts, broker::message m) {
+          const std::string& reason, std::shared_ptr<queue_drain::counts> counts,
+          broker::message m) {
   auto msg = std::make_shared<broker::message>(std::move(m));
   ++counts->unacked;
   auto settle = [counts, msg](bool stored) {
@@ -47,7 +47,7 @@ void take(broker::connection& conn, std::shared_ptr<broker::kv_bucket> tasks,
   index_crashed_async(conn, *t, [tasks, t = *t, settle](expected<void> indexed) {
     if (!indexed) return settle(false);
     tasks->put_async(task_key(t), encode(t),
-                    [settle](expected<std::uint64_t> stored) { settle(!!stored); });
+                     [settle](expected<std::uint64_t> stored) { settle(!!stored); });
   });
 }
 

@@ -54,6 +54,18 @@ expected<schedule> schedule_from_json(const value& json) {
   return s;
 }
 
+expected<void> plan_first_run(schedule& s, double now) {
+  s.created_at = now;
+  if (s.cron.empty()) {
+    s.next_run = now;
+    return {};
+  }
+  auto next = next_run_after(s, now);
+  if (!next) return next.error();
+  s.next_run = *next;
+  return {};
+}
+
 expected<void> validate(const schedule& s) {
   auto bad = [&](const std::string& what) {
     return make_error(errc::invalid_input, "schedule \"" + s.id + "\": " + what);

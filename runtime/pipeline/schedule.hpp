@@ -52,6 +52,11 @@ expected<void> validate(const schedule& s);
 /// the next cron time after `after`.
 expected<double> next_run_after(const schedule& s, double after);
 
+/// Plans the first run of a new schedule made at `now` (sets `created_at`
+/// and `next_run`): an interval schedule runs at once, then every interval;
+/// a cron one at its next time.
+expected<void> plan_first_run(schedule& s, double now);
+
 /// What a due schedule does now.
 enum class schedule_action {
   wait, ///< not due (or disabled)

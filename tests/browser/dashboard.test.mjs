@@ -141,8 +141,10 @@ data_dir = ${JSON.stringify(path.join(ctx.tmp, "data"))}
 [broker]
 urls = ["nats://127.0.0.1:${natsPort}"]
 storage = "memory"
+# No housekeeper: it would remove the records of the analysis once R
+# finished, and the test watches R's record turn Finished.
 [housekeeper]
-interval = "1h"
+enabled = false
 [api]
 listen = "127.0.0.1:${apiPort}"
 [[consumer]]

@@ -41,11 +41,12 @@ CAF_TEST(unknown keys are errors at top level in sections consumers and plugin c
   CAF_CHECK_EQUAL(error_of("[log]\nlevel = \"info\"\ncolour = true\n"),
                   path() +
                       ":3: key \"log.colour\": unknown key; [log] has: level, publish, levels");
-  CAF_CHECK_EQUAL(error_of(std::string{good_consumer} + "concurency = 2\n"),
-                  path() + ":5: [consumer] #1 key \"concurency\": unknown key; [[consumer]] has: "
-                           "identity, plugin, filters, persistent, service_version, info, "
-                           "concurrency, task_timeout, heartbeat, max_deliver, scheduler, ranker, "
-                           "config");
+  CAF_CHECK_EQUAL(
+      error_of(std::string{good_consumer} + "concurency = 2\n"),
+      path() + ":5: [consumer] #1 key \"concurency\": unknown key; [[consumer]] has: "
+               "identity, plugin, filters, persistent, service_version, info, "
+               "concurrency, task_timeout, lease, heartbeat, max_deliver, scheduler, ranker, "
+               "config");
   CAF_CHECK_EQUAL(error_of(std::string{good_consumer} + good_consumer +
                            "scheduler = { name = \"s\", nmae = \"x\" }\n"),
                   path() + ":9: [consumer] #2 key \"scheduler.nmae\": unknown key; known keys "
