@@ -18,5 +18,6 @@ using stopped_atom = caf::atom_constant<caf::atom("stopped")>;
 using pop_atom = caf::atom_constant<caf::atom("pop")>;
 using report_atom = caf::atom_constant<caf::atom("report")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 
 } // namespace sy::actors

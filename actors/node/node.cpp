@@ -207,7 +207,8 @@ int run_node(const config::loaded_config& loaded) {
   auto nodes = open(pipeline::nodes_bucket);
   auto schedules = open(pipeline::schedules_bucket);
   auto runs = open(pipeline::runs_bucket);
-  if (!tasks || !binds || !nodes || !schedules || !runs) return 1;
+  auto cancelled = open(pipeline::cancelled_bucket);
+  if (!tasks || !binds || !nodes || !schedules || !runs || !cancelled) return 1;
   if (auto r = register_binds(**conn, *binds, *plan, cfg); !r) {
     log->error("{}", r.error().message);
     return 1;
@@ -256,6 +257,7 @@ int run_node(const config::loaded_config& loaded) {
                           orders[i],
                           ranks[i],
                           runs,
+                          cancelled,
                           [resources](const resource_ref& ref, const resource_sink& sink) {
                             return resources->read_resource(ref, sink);
                           }};

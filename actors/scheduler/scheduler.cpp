@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace sy::actors {
 
@@ -65,6 +66,10 @@ struct scheduler_state {
   /// kept current from bucket `sy_runs` by `runs_watch`.
   std::unordered_map<std::string, double> last_run;
   std::optional<broker::kv_watcher> runs_watch;
+  /// Tasks of this identity an operator cancelled (bucket `sy_cancelled`):
+  /// never started; a running one ends as cancelled whatever it returns.
+  std::unordered_set<std::string> cancelled;
+  std::optional<broker::kv_watcher> cancel_watch;
   std::map<std::string, flight> in_flight;
   std::vector<worker_actor> idle;
   /// Commits started and not yet done.
@@ -195,8 +200,29 @@ void watch_runs(self_pointer self, const scheduler_deps& deps, const scheduler_o
     st.runs_watch.emplace(std::move(*watch));
 }
 
+/// Follows `sy_cancelled` for the identity (entries made before this node
+/// started included).
+void watch_cancels(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
+  if (!deps.cancelled) return;
+  auto prefix = pipeline::identity_token(opts.own_bind.identity) + ".";
+  scheduler_actor me = self;
+  auto watch = deps.cancelled->watch(prefix + ">", [me, prefix](const broker::kv_entry& e) {
+    if (e.operation == broker::kv_operation::put)
+      caf::anon_send(me, cancel_atom::value, e.key.substr(prefix.size()));
+  });
+  if (!watch)
+    self->state.log->warn("[{}] cannot follow cancellations in {}: {}; a cancelled task that is "
+                          "still queued will run",
+                          opts.own_bind.identity, pipeline::cancelled_bucket,
+                          watch.error().message);
+  else
+    self->state.cancel_watch.emplace(std::move(*watch));
+}
+
+constexpr const char* cancelled_reason = "cancelled by user";
+
 void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
-               const work_result& r) {
+               work_result r) {
   auto& st = self->state;
   auto i = st.in_flight.find(r.uid);
   if (i == st.in_flight.end()) return; // handed back by a hard stop
@@ -206,6 +232,11 @@ void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_op
   auto& m = deps.metrics->of(opts.own_bind.identity);
   m.in_flight--;
   m.processing.observe(r.seconds);
+  if (st.cancelled.count(r.uid)) { // the cancellation wins over the outcome
+    r.crashed = true;
+    r.error = cancelled_reason;
+    r.children.clear();
+  }
   if (r.crashed)
     st.log->warn("[{} {} {}] crashed: {}", f.job.uid, f.job.root_uid, opts.own_bind.identity,
                  r.error);
@@ -254,11 +285,25 @@ void start_task(const scheduler_deps& deps, const scheduler_options& opts, held&
   deps.tasks->put_async(pipeline::task_key(t), encode(t), [](expected<std::uint64_t>) {});
 }
 
+/// Ends `h` as cancelled, without running it, if an operator cancelled it.
+bool drop_cancelled(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
+                    held& h) {
+  if (!self->state.cancelled.count(h.job.uid)) return false;
+  self->state.log->info("[{} {} {}] cancelled while queued: not run", h.job.uid, h.job.root_uid,
+                        opts.own_bind.identity);
+  auto uid = h.job.uid;
+  start_commit(self, deps, opts, std::move(h.msg),
+               outcome{std::move(h.job), true, cancelled_reason, {}});
+  end_updates(self, deps, opts, std::move(h.updates), uid, true, cancelled_reason);
+  return true;
+}
+
 void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
   auto& st = self->state;
   while (!st.stopping && !st.idle.empty()) {
     auto next = pop_best(self, deps, opts);
     if (!next) return;
+    if (drop_cancelled(self, deps, opts, *next)) continue;
     auto w = st.idle.back();
     st.idle.pop_back();
     start_task(deps, opts, *next);
@@ -471,6 +516,7 @@ lease_batch lease_tasks(self_pointer self, const scheduler_deps& deps,
          static_cast<int>(st.in_flight.size()) < opts.concurrency) {
     auto next = pop_best(self, deps, opts);
     if (!next) break;
+    if (drop_cancelled(self, deps, opts, *next)) continue;
     start_task(deps, opts, *next);
     leased_task leased{next->job, new_uid(), unix_now() + lease_seconds(opts)};
     st.in_flight.emplace(leased.job.uid, flight{std::move(next->msg),
@@ -541,6 +587,7 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
   self->state.order = deps.order;
   self->state.rank = deps.rank;
   watch_runs(self, deps, opts);
+  watch_cancels(self, deps, opts);
   for (int i = 0; !opts.external && i < opts.concurrency; ++i)
     if (auto w = spawn_worker(self, deps, opts)) self->state.idle.push_back(w);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
@@ -569,6 +616,14 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
       },
       [self, deps, opts](lease_atom, const std::string& uid, const std::string& lease) {
         expire_lease(self, deps, opts, uid, lease);
+      },
+      [self](cancel_atom, const std::string& uid) {
+        auto& st = self->state;
+        st.cancelled.insert(uid);
+        // A running task learns it through its cancelled flag (consumers
+        // that look at it stop early); its outcome is replaced anyway.
+        auto i = st.in_flight.find(uid);
+        if (i != st.in_flight.end() && i->second.cancelled) i->second.cancelled->store(true);
       },
       [self](committed_atom) {
         self->state.committing--;

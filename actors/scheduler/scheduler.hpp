@@ -71,6 +71,9 @@ struct scheduler_deps {
   /// Bucket `sy_runs`: when tasks last finished, by hash, shared by every
   /// node; used only for rankers that ask.
   std::shared_ptr<broker::kv_bucket> runs;
+  /// Bucket `sy_cancelled`: tasks an operator cancelled, followed for this
+  /// identity. May be null (nothing is cancelled then).
+  std::shared_ptr<broker::kv_bucket> cancelled;
   /// Reads task resources for the consumers (see `worker_options`).
   std::function<expected<void>(const resource_ref&, const resource_sink&)> read_resource;
 };
@@ -89,15 +92,14 @@ struct scheduler_deps {
 /// `stop_atom, false` stops gracefully: queued tasks are handed back, the
 /// reply comes once in-flight tasks finished and were committed. `stop_atom,
 /// true` hands back in-flight tasks too and replies at once.
-using scheduler_actor =
-    caf::typed_actor<caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<tick_atom>,
-                     caf::reacts_to<committed_atom>, caf::reacts_to<heartbeat_atom, std::string>,
-                     caf::reacts_to<binds_atom, bind_update>,
-                     caf::reacts_to<last_run_atom, std::string, double>,
-                     caf::replies_to<pop_atom, int>::with<lease_batch>,
-                     caf::replies_to<report_atom, lease_report>::with<report_reply>,
-                     caf::reacts_to<lease_atom, std::string, std::string>,
-                     caf::replies_to<stop_atom, bool>::with<stopped_atom>>;
+using scheduler_actor = caf::typed_actor<
+    caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<tick_atom>,
+    caf::reacts_to<committed_atom>, caf::reacts_to<heartbeat_atom, std::string>,
+    caf::reacts_to<binds_atom, bind_update>, caf::reacts_to<last_run_atom, std::string, double>,
+    caf::replies_to<pop_atom, int>::with<lease_batch>,
+    caf::replies_to<report_atom, lease_report>::with<report_reply>,
+    caf::reacts_to<lease_atom, std::string, std::string>, caf::reacts_to<cancel_atom, std::string>,
+    caf::replies_to<stop_atom, bool>::with<stopped_atom>>;
 
 /// Spawns a scheduler and its `concurrency` workers on `sys`.
 scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_deps deps,

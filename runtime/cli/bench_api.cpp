@@ -2,7 +2,7 @@
 
 #include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/stream_spec.hpp"
-#include "runtime/cli/bench_node.hpp"
+#include "runtime/cli/child_process.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/core/value.hpp"
 #include "runtime/pipeline/layout.hpp"
@@ -113,7 +113,7 @@ int run_api_bench(long tasks, int workers, bool json) {
         << "[[consumer]]\nidentity = \"" << identity << "\"\nplugin = \"sy.external\"\n"
         << "filters = [ { type = \"bench\" } ]\nconcurrency = 1024\nlease = \"60s\"\n";
   }
-  node_child node{config_path, dir.path + "/node.log"};
+  auto node = node_child(config_path, dir.path + "/node.log");
   if (auto r = node.start(); !r) return fail(r.error().message);
   if (auto r = node.wait_running(30s); !r) return fail(r.error().message);
   std::smatch m;

@@ -23,9 +23,9 @@
 #include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/pull_consumer.hpp"
 #include "runtime/cli/bench_api.hpp"
-#include "runtime/cli/bench_node.hpp"
 #include "runtime/cli/bench_resource.hpp"
 #include "runtime/cli/bench_scheduler.hpp"
+#include "runtime/cli/child_process.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/producer.hpp"
@@ -208,7 +208,7 @@ int run_bench(const bench_options& opts) {
         << "[housekeeper]\nenabled = true\n\n"
         << sc->consumers_toml;
   }
-  node_child node{config_path, dir.path + "/node.log"};
+  auto node = node_child(config_path, dir.path + "/node.log");
   if (auto r = node.start(); !r) return fail(r.error().message);
   if (auto r = node.wait_running(std::chrono::seconds{30}); !r) return fail(r.error().message);
 

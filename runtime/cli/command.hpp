@@ -24,6 +24,7 @@ void add_send_command(CLI::App& app, int& result);
 void add_ops_commands(CLI::App& app, int& result);
 void add_bench_command(CLI::App& app, int& result);
 void add_logs_command(CLI::App& app, int& result);
+void add_simulate_command(CLI::App& app, int& result);
 
 /// Applies the [log] section to every logger.
 void apply_log_config(const config::log_options& opts);

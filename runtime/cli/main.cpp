@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add_send_command(app, result);
   add_ops_commands(app, result);
   add_bench_command(app, result);
+  add_simulate_command(app, result);
   add_logs_command(app, result);
   try {
     app.parse(argc, argv);

@@ -221,10 +221,10 @@ void add_cancel_command(CLI::App& app, int& result) {
   auto cmd = app.add_subcommand(
       "cancel", "Record a task that has not ended as Crashed (\"cancelled by user\"), so its "
                 "analysis can complete; exit 1 if it already ended or has no record");
-  cmd->footer("Limitation: cancel only changes the task's record. A worker already running the "
-              "task is not interrupted, and a task still queued is run anyway when its message "
-              "is first delivered (only a redelivery checks the record first); either may then "
-              "overwrite the record with its own outcome, and the analysis is announced again.");
+  cmd->footer("A queued task is then dropped without running; a running one is not interrupted "
+              "(its consumer sees the cancelled flag), but its outcome and children are "
+              "discarded. A task that ends in the instant the cancellation reaches its node may "
+              "keep its own outcome. An unrouted task is routed anyway.");
   cmd->add_option("uid", *uid, "Task uid")->required();
   flags->add_to(cmd);
   cmd->callback([flags, uid, &result] { result = run_cancel(*flags, *uid); });

@@ -33,8 +33,8 @@ expected<value> queue_json(session& s, const std::string& identity, const value&
   // The queue holds a task until it ended; the nodes count those running
   // (or leased). A scheduler's window of pulled tasks still counts as
   // pending: they wait for a worker.
-  auto queued = broker::subject_counts(*s.conn, pipeline::queues_stream,
-                                       pipeline::queue_filter(identity));
+  auto queued =
+      broker::subject_counts(*s.conn, pipeline::queues_stream, pipeline::queue_filter(identity));
   if (!queued) return queued.error();
   std::int64_t in_queue = 0;
   for (const auto& [_, n] : *queued)

@@ -8,6 +8,26 @@ namespace sy::ops {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+/// Tells the schedulers of the task's identity to drop it: a queued task is
+/// then never run, a running one's outcome is replaced by the cancellation.
+expected<void> announce_cancel(session& s, const task& t) {
+  if (t.receiver.empty()) return {}; // not routed yet: nothing runs it
+  auto bucket = broker::kv_bucket::open(s.conn, pipeline::cancelled_bucket);
+  if (!bucket) return bucket.error();
+  auto r =
+      bucket->put(pipeline::identity_token(t.receiver) + "." + t.uid, std::to_string(unix_now()));
+  if (!r)
+    return make_error(r.error().code, "task " + t.uid +
+                                          " is recorded cancelled, but its identity's nodes were "
+                                          "not told (a queued copy may still run): " +
+                                          r.error().message);
+  return {};
+}
+
+} // namespace
+
 expected<std::string> retry(session& s, const task_record& crashed) {
   auto next = make_retry(crashed.t);
   auto subject = pipeline::queue_subject(next.receiver, next.priority);
@@ -55,7 +75,7 @@ expected<void> cancel(session& s, const std::string& uid) {
     t.last_update = unix_now();
     if (auto r = pipeline::index_crashed(*s.conn, t); !r) return r.error();
     auto r = s.tasks->update(record->key, encode(t), record->revision);
-    if (r) return {};
+    if (r) return announce_cancel(s, t);
     if (r.error().code != errc::conflict) return r.error();
   }
   return make_error(errc::conflict, "task " + uid + " keeps changing; try again");

@@ -21,7 +21,10 @@ expected<std::string> retry(session& s, const task_record& crashed);
 expected<std::string> retry(session& s, const std::string& uid);
 
 /// Records task `uid`, which has not ended, Crashed ("cancelled by user"),
-/// so its analysis can complete (compare-and-set; read again on a race).
+/// so its analysis can complete (compare-and-set; read again on a race),
+/// and tells the schedulers of its identity (bucket `sy_cancelled`): a
+/// queued copy is dropped without running, a running one's outcome is
+/// replaced by the cancellation.
 /// `errc::conflict` when it already ended, `errc::not_found` without record.
 expected<void> cancel(session& s, const std::string& uid);
 

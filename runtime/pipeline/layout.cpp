@@ -121,8 +121,10 @@ expected<void> ensure_layout(broker::connection& conn, const layout_options& opt
   // The housekeeper removes the records of finished analyses by sequence,
   // leaving no delete markers behind.
   tasks.allow_message_delete = true;
+  auto cancelled = bucket(cancelled_bucket, opts);
+  cancelled.ttl = cancelled_ttl;
   for (const auto& spec : {tasks, bucket(binds_bucket, opts), nodes, bucket(schedules_bucket, opts),
-                           bucket(runs_bucket, opts)}) {
+                           bucket(runs_bucket, opts), cancelled}) {
     if (auto r = broker::ensure_bucket(shared, spec); !r) return r.error();
   }
   broker::object_store_options resources;

@@ -29,6 +29,11 @@ inline constexpr const char* runs_bucket = "sy_runs";
 inline constexpr const char* resources_bucket = "sy_resources";
 /// Periodic schedules by id (docs/PLUGINS.md "Schedules").
 inline constexpr const char* schedules_bucket = "sy_schedules";
+/// Tasks cancelled while queued or running, so the schedulers of their
+/// identity drop them (docs/PIPELINE.md "Cancelling"): key `<identity
+/// token>.<uid>`, value Unix seconds; entries live `cancelled_ttl`.
+inline constexpr const char* cancelled_bucket = "sy_cancelled";
+inline constexpr std::chrono::hours cancelled_ttl{24 * 7};
 /// The durable consumer every router shares.
 inline constexpr const char* router_durable = "router";
 

@@ -353,6 +353,46 @@ CAF_TEST(queues page through pending and crashed tasks and repair them) {
   CAF_CHECK(call("GET", "/api/queues/crasher").json["crashed"]["tasks"].empty());
 }
 
+CAF_TEST(a cancelled task is never run and a running one ends cancelled) {
+  start();
+  auto queued_root = post_task({{"type", "sample"}, {"n", 1}})["uid"].get<std::string>();
+  auto running_root = post_task({{"type", "sample"}, {"n", 2}})["uid"].get<std::string>();
+  auto listed = poll("/api/queues/runner", [](const reply& r) {
+    return r.status == 200 && r.json["pending"]["tasks"].size() == 2;
+  });
+  CAF_REQUIRE_EQUAL(listed.json["pending"]["tasks"].size(), 2u);
+  std::string queued, running;
+  for (const auto& t : listed.json["pending"]["tasks"])
+    (t["root_uid"] == queued_root ? queued : running) = t["uid"].get<std::string>();
+  // Cancel one while it waits: the worker never gets it.
+  CAF_CHECK(call("POST", "/api/tasks/" + queued + "/cancel").json.value("cancelled", false));
+  std::this_thread::sleep_for(500ms); // the cancellation reaches the node's scheduler
+  auto popped = pop_n(1);
+  CAF_REQUIRE_EQUAL(popped.size(), 1u);
+  CAF_CHECK_EQUAL(popped[0]["task"]["uid"], running);
+  CAF_CHECK(call("POST", "/api/queues/runner/pop?limit=5").json["tasks"].empty());
+  // Cancel the other while it runs: its report cannot undo that.
+  CAF_CHECK(call("POST", "/api/tasks/" + running + "/cancel").json.value("cancelled", false));
+  std::this_thread::sleep_for(500ms);
+  CAF_CHECK(call("PATCH", "/api/tasks/" + running,
+                 value{{"lease", popped[0]["lease"]}, {"status", "Finished"}}.dump())
+                .status == 200);
+  CAF_REQUIRE(wait_event(queued_root));
+  CAF_REQUIRE(wait_event(running_root));
+  CAF_CHECK_EQUAL(receivers(queued_root, "Crashed").count("runner"), 1u);
+  CAF_CHECK_EQUAL(receivers(running_root, "Crashed").count("runner"), 1u);
+  for (const auto& uid : {queued, running}) {
+    auto record = call("GET", "/api/tasks/" + uid).json;
+    CAF_CHECK_EQUAL(record["status"], "Crashed");
+    CAF_CHECK_EQUAL(record["error"], "cancelled by user");
+  }
+  // Both left the queue.
+  auto after = poll("/api/queues/runner", [](const reply& r) {
+    return r.json["pending"]["tasks"].empty() && r.json["queue"]["in_flight"] == 0;
+  });
+  CAF_CHECK(after.json["pending"]["tasks"].empty());
+}
+
 CAF_TEST(metrics are Prometheus text with counters gauges and histograms) {
   start();
   auto root = post_task({{"type", "crash"}})["uid"].get<std::string>();

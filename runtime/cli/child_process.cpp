@@ -1,4 +1,4 @@
-#include "runtime/cli/bench_node.hpp"
+#include "runtime/cli/child_process.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,57 +15,58 @@ namespace sy::cli {
 
 using clock_type = std::chrono::steady_clock;
 
-node_child::node_child(std::string config_path, std::string log_path)
-    : config_path_(std::move(config_path)), log_path_(std::move(log_path)) {}
+child_process::child_process(std::vector<std::string> argv, std::string log_path)
+    : argv_(std::move(argv)), log_path_(std::move(log_path)) {}
 
-node_child::~node_child() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
+child_process::~child_process() {
+  kill();
 }
 
-expected<void> node_child::start() {
-  char exe[4096];
-  auto n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n <= 0) return make_error(errc::unavailable, "cannot read /proc/self/exe");
-  exe[n] = '\0';
+expected<void> child_process::start() {
+  if (pid_ > 0) return make_error(errc::internal, argv_[0] + " is already running");
+  {
+    std::ifstream in{log_path_, std::ios::ate};
+    log_start_ = in ? static_cast<std::size_t>(in.tellg()) : 0;
+  }
   pid_ = fork();
   if (pid_ < 0) return make_error(errc::unavailable, "fork failed");
   if (pid_ == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM); // no node left behind if the bench dies
+    prctl(PR_SET_PDEATHSIG, SIGTERM); // nothing left behind if the parent dies
     std::freopen(log_path_.c_str(), "a", stdout);
     std::freopen(log_path_.c_str(), "a", stderr);
-    execl(exe, exe, "node", "--config", config_path_.c_str(), static_cast<char*>(nullptr));
-    std::perror("exec switchyard");
+    std::vector<char*> args;
+    for (auto& a : argv_)
+      args.push_back(a.data());
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    std::perror(("exec " + argv_[0]).c_str());
     _exit(127);
   }
   return {};
 }
 
-std::string node_child::log_text() const {
+std::string child_process::log_text() const {
   std::ifstream in{log_path_};
   return std::string{std::istreambuf_iterator<char>{in}, {}};
 }
 
-expected<void> node_child::wait_running(std::chrono::seconds limit) {
+expected<void> child_process::wait_for(const std::string& text, std::chrono::seconds limit) {
   auto deadline = clock_type::now() + limit;
   while (clock_type::now() < deadline) {
-    if (log_text().find("running") != std::string::npos) return {};
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return make_error(errc::unavailable, "the node exited before running:\n" + log_text());
-    }
+    auto log = log_text();
+    if (log.find(text, std::min(log_start_, log.size())) != std::string::npos) return {};
+    if (!running())
+      return make_error(errc::unavailable, argv_[0] + " exited before \"" + text + "\":\n" + log);
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
-  return make_error(errc::unavailable, "the node was not running after " +
+  return make_error(errc::unavailable, argv_[0] + " did not say \"" + text + "\" within " +
                                            std::to_string(limit.count()) + " s:\n" + log_text());
 }
 
-int node_child::stop(std::chrono::seconds grace) {
+int child_process::stop(std::chrono::seconds grace, int sig) {
   if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
+  ::kill(pid_, SIGCONT); // a paused process cannot stop
+  ::kill(pid_, sig);
   auto deadline = clock_type::now() + grace;
   while (clock_type::now() < deadline) {
     int status = 0;
@@ -75,10 +76,40 @@ int node_child::stop(std::chrono::seconds grace) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
+  kill();
+  return -1;
+}
+
+void child_process::kill() {
+  if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
-  return -1;
+}
+
+void child_process::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+bool child_process::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string> node_argv(const std::string& config_path) {
+  char exe[4096];
+  auto n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  return {exe, "node", "--config", config_path};
+}
+
+child_process node_child(const std::string& config_path, const std::string& log_path) {
+  return child_process{node_argv(config_path), log_path};
 }
 
 temp_dir::temp_dir(const std::string& prefix) {
