@@ -48,7 +48,7 @@ declare -A addr=([broker1]=10.77.0.1 [broker2]=10.77.0.2 [broker3]=10.77.0.3
 dir=$(mktemp -d /tmp/sy-netns.XXXXXX)
 
 cleanup() {
-  local rc=$? ns pids left
+  local rc=$? ns left
   trap - EXIT INT TERM
   set +e
   [ -n "$sender" ] && kill "$sender" 2>/dev/null   # it stops its sends and starts no more
@@ -58,7 +58,7 @@ cleanup() {
   # one that hangs (a node still cut off waits for its broker).
   for sig in TERM KILL; do
     for ns in "${created[@]}"; do
-      pids=$(ip netns pids "$ns" 2>/dev/null); [ -n "$pids" ] && kill -"$sig" $pids 2>/dev/null
+      ip netns pids "$ns" 2>/dev/null | xargs -r kill -"$sig" 2>/dev/null
     done
     for _ in $(seq 1 50); do
       left=0
@@ -190,7 +190,7 @@ send_one() {
     rc=0
     out=$(inside node1 "$bin" send --config "$dir/client.toml" -H type=sample -H "seq=$1" \
           --wait="$wait_s" 2>>"$dir/send.log") || rc=$?
-    [ "$rc" -eq 2 ] && [ -z "$out" ] || break
+    if [ "$rc" -ne 2 ] || [ -n "$out" ]; then break; fi
     sleep 0.5
   done
   # seq, exit code, began, returned, uid (or none), tries
@@ -275,14 +275,16 @@ echo "run twice:              $((runs - completed)) (runs started on the nodes m
 echo "queue at the end:       ${queue:-unknown}"
 if [ -n "$cut_at" ]; then
   read -r f a d <<<"${before[3]}"
-  echo "node3 at the cut:       $((a - f)) task(s) running; housekeeping led by $(leader_at "$cut_at")"
-  # Roots of the tasks node3 was running when cut off (its log names them,
-  # "[uid root] cannot record Finished"): their redeliveries' completion.
+  echo "node3 before the cut:   $((a - f)) task(s) running at the last count; housekeeping led by $(leader_at "$cut_at")"
+  at() { awk -v c="$cut_at" "$1" "${@:2}"; }   # figures in seconds after the cut
+  echo "after the cut:          first completion $(at '$4 > c && (!m || $4 < m) { m = $4 } END { printf "%.1f", m - c }' "$dir/results") s," \
+       "last $(at '$4 > m { m = $4 } END { printf "%.1f", m - c }' "$dir/results") s (ack_wait 5 s)"
+  # The tasks node3 ran while cut off: its log names them ("[uid root] cannot
+  # record Finished, will run again"); when did their analyses complete?
   sed -n 's/.*\[worker\] \[[0-9a-f-]* \([0-9a-f-]*\)\] cannot record.*/\1/p' "$dir/node3.log" | sort -u >"$dir/held"
-  echo "cut to last completion: $(awk -v c="$cut_at" '$4 > m { m = $4 } END { printf "%.1f", m - c }' "$dir/results") s;" \
-       "first completion after the cut: $(awk -v c="$cut_at" '$4 > c && (!m || $4 < m) { m = $4 } END { printf "%.1f", m - c }' "$dir/results") s;" \
-       "the $(wc -l <"$dir/held") run by node3 when cut: done elsewhere $(awk -v c="$cut_at" 'NR == FNR { held[$1]; next }
-         $5 in held { x = $4 - c; if (!n++ || x < lo) lo = x; if (x > hi) hi = x } END { if (n) printf "%.1f-%.1f", lo, hi; else printf "-" }' "$dir/held" "$dir/results") s after it"
+  echo "run by node3 cut off:   $(wc -l <"$dir/held") task(s), their analyses completed $(at 'NR == FNR { held[$1]; next }
+    $5 in held { x = $4 - c; if (!n++ || x < lo) lo = x; if (x > hi) hi = x }
+    END { if (n) printf "%.1f-%.1f s after the cut", lo, hi; else printf "(none)" }' "$dir/held" "$dir/results")"
   echo "node3 after the cut:    $([ -n "$rejoined" ] && echo "rejoined $rejoined s after its link came back" || echo "not back within 60 s")${handover:+; housekeeping: $handover}"
 else
   echo "cut:                    never (the run ended before every node had finished $cut_after tasks)"

@@ -12,7 +12,8 @@ lookup_actor::behavior_type lookup(lookup_actor::pointer,
   return {
       [bucket](get_atom, const std::string& key) {
         lookup_result out;
-        auto entry = bucket->get(key);
+        // From the stream leader: a stale "not found" would skip live work.
+        auto entry = bucket->get_latest(key);
         if (entry)
           out.value = std::move(entry->value);
         else if (entry.error().code != errc::not_found)

@@ -51,9 +51,16 @@ struct housekeeper_state {
   std::string api_inbox;
   std::optional<broker::subscription> api_replies;
   /// Analysis events published and not yet confirmed, by msg id; published
-  /// again until stored. (Their records are gone already: a leader that
-  /// dies with events unconfirmed loses those announcements.)
-  std::map<std::string, broker::outgoing_message> announcing;
+  /// again until stored. Their Finished records are removed only then: a
+  /// leader that dies (or steps down) first leaves them to the next one,
+  /// which announces the analysis again (the same msg id: a duplicate the
+  /// stream drops if the first did arrive).
+  struct pending_announcement {
+    broker::outgoing_message event;
+    std::vector<std::uint64_t> finished_revisions;
+    std::vector<std::string> finished_receivers;
+  };
+  std::map<std::string, pending_announcement> announcing;
   std::shared_ptr<event_outcomes> outcomes = std::make_shared<event_outcomes>();
   /// Sends the blueprints of due schedules.
   std::optional<pipeline::producer> producer;
@@ -108,10 +115,18 @@ void settle_announcements(housekeeper_state& st, const housekeeper_deps& deps) {
   for (const auto& [id, stored] : results) {
     auto i = st.announcing.find(id);
     if (i == st.announcing.end()) continue;
-    if (stored)
-      st.announcing.erase(i);
-    else
-      publish_event(st, deps, id, i->second);
+    if (!stored) {
+      publish_event(st, deps, id, i->second.event);
+      continue;
+    }
+    // Records go one by one: a stream purge with a subject filter makes
+    // nats-server 2.9 move its consumers past messages they have not
+    // delivered yet (this leader's own feed among them).
+    for (auto revision : i->second.finished_revisions)
+      delete_record(st, deps, revision);
+    for (const auto& receiver : i->second.finished_receivers)
+      deps.metrics->of(receiver).garbage_collected++;
+    st.announcing.erase(i);
   }
 }
 
@@ -150,19 +165,17 @@ void announce(housekeeper_state& st, const housekeeper_deps& deps, const houseke
   event.msg_id = "analysis." + done.root_uid + "." + std::to_string(last);
   auto id = event.msg_id;
   publish_event(st, deps, id, event);
-  st.announcing[id] = std::move(event);
+  auto& pending = st.announcing[id];
+  pending.event = std::move(event);
+  for (const auto& r : done.finished) {
+    pending.finished_revisions.push_back(r.revision);
+    if (!r.receiver.empty()) pending.finished_receivers.push_back(r.receiver);
+  }
   st.log->debug("[{}] analysis complete: {} finished, {} crashed", done.root_uid,
                 done.finished.size(), done.crashed.size());
-  // Records go one by one: a stream purge with a subject filter makes
-  // nats-server 2.9 move its consumers past messages they have not
-  // delivered yet (this leader's own feed among them).
-  for (const auto& r : done.finished)
-    delete_record(st, deps, r.revision);
   for (const auto& r : done.crashed)
     st.crashed.emplace(r.last_update + opts.crashed_ttl.count() / 1000.0,
                        std::pair{pipeline::task_key(done.root_uid, r.uid), r.revision});
-  for (const auto& r : done.finished)
-    if (!r.receiver.empty()) deps.metrics->of(r.receiver).garbage_collected++;
 }
 
 void on_entry(housekeeper_state& st, const broker::kv_entry& entry) {
@@ -216,6 +229,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   st.log->info("leading the housekeeping");
   st.tracker = {};
   st.crashed.clear();
+  st.announcing.clear();
   broker::consumer_spec spec;
   spec.stream = tasks_stream;
   spec.durable = "housekeeper-" + new_uid();
@@ -261,6 +275,7 @@ void step_down(housekeeper_state& st, const housekeeper_deps& deps) {
   stop_feed(st, deps);
   st.tracker = {};
   st.crashed.clear();
+  st.announcing.clear(); // their records stay for the next leader
   st.offline_since.clear();
   st.drains.clear();
 }
@@ -296,7 +311,7 @@ void settle_unseen(housekeeper_state& st, const housekeeper_deps& deps,
   auto unseen = st.tracker.unseen_before(cutoff);
   for (const auto& [root, uid] : unseen) {
     auto key = pipeline::task_key(root, uid);
-    auto current = deps.tasks->get(key);
+    auto current = deps.tasks->get_latest(key);
     if (current) {
       on_entry(st, *current);
     } else if (current.error().code == errc::not_found) {
@@ -331,7 +346,8 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
     // Indexed first (docs/PIPELINE.md "The crashed index"), then
     // compare-and-set: a worker that finishes at the same moment wins.
     pipeline::index_crashed_async(
-        *deps.conn, *t, [tasks = deps.tasks, key, revision = r.revision, t = *t](expected<void> ok) {
+        *deps.conn, *t,
+        [tasks = deps.tasks, key, revision = r.revision, t = *t](expected<void> ok) {
           if (ok) tasks->update_async(key, encode(t), revision, [](expected<std::uint64_t>) {});
         });
   }

@@ -124,6 +124,29 @@ expected<kv_entry> kv_bucket::get(std::string_view key) const {
   return detail::to_kv_entry(e.get());
 }
 
+expected<kv_entry> kv_bucket::get_latest(std::string_view key) const {
+  std::string k(key);
+  auto opts = detail::js_options(conn_->options().api_timeout);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsMsg* raw = nullptr;
+  auto stream = "KV_" + name_;
+  natsStatus s =
+      js_GetLastMsg(&raw, conn_->js_handle(), stream.c_str(), (prefix_ + k).c_str(), &opts, &jerr);
+  detail::msg_ptr m(raw);
+  auto missing = [&] {
+    return make_error(errc::not_found, "key " + k + " not found in KV bucket " + name_);
+  };
+  if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return missing();
+  if (s != NATS_OK) return nats_error(s, "cannot read key " + k + " of KV bucket " + name_, jerr);
+  const char* op = nullptr;
+  if (natsMsgHeader_Get(raw, "KV-Operation", &op) == NATS_OK && op) return missing();
+  kv_entry out;
+  out.key = k;
+  out.value.assign(natsMsg_GetData(raw), static_cast<std::size_t>(natsMsg_GetDataLength(raw)));
+  out.revision = natsMsg_GetSequence(raw);
+  return out;
+}
+
 expected<std::uint64_t> kv_bucket::put(std::string_view key, std::string_view value) {
   outgoing_message m{prefix_ + std::string(key), std::string(value), {}, {}, std::nullopt};
   auto ack = conn_->js_publish(m, conn_->options().api_timeout);

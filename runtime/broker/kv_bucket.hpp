@@ -63,7 +63,12 @@ public:
   const std::string& name() const noexcept { return name_; }
 
   /// The latest value; `errc::not_found` if the key is missing or deleted.
+  /// A direct get: any replica answers, so in a cluster a replica that is
+  /// behind can miss a recent write (or say "not found" for a new key).
   expected<kv_entry> get(std::string_view key) const;
+  /// The same, answered by the stream's leader: never behind, one hop
+  /// slower. For decisions a stale "not found" would make wrong.
+  expected<kv_entry> get_latest(std::string_view key) const;
   /// Writes unconditionally; returns the new revision.
   expected<std::uint64_t> put(std::string_view key, std::string_view value);
   /// Writes only if the key is absent or deleted; `errc::conflict` if it has a value.

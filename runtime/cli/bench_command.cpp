@@ -27,6 +27,7 @@
 #include "runtime/cli/bench_scheduler.hpp"
 #include "runtime/cli/child_process.hpp"
 #include "runtime/cli/command.hpp"
+#include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/producer.hpp"
 
@@ -220,42 +221,30 @@ int run_bench(const bench_options& opts) {
 
   auto state = std::make_shared<bench_state>();
   state->expected_finished = sc->expected_finished;
-  broker::consumer_spec spec;
-  spec.stream = pipeline::events_stream;
-  spec.durable = "bench-events";
-  spec.filter_subject = "sy.events.analysis.>";
-  spec.max_ack_pending = -1;
-  if (auto r = broker::ensure_consumer(**conn, spec); !r) return fail(r.error().message);
-  broker::pull_options popts;
-  popts.stream = spec.stream;
-  popts.consumer = spec.durable;
-  popts.window = 1 << 20; // far more than any run's events: never short of credit
-  popts.batch = 256;
-  popts.on_message = [state](broker::message m) {
-    auto now = clock_type::now();
-    (void)m.ack();
-    auto v = value::parse(m.data(), nullptr, false);
-    if (!v.is_object()) return;
-    std::vector<std::string> finished;
-    for (const auto& t : v.value("tasks", value::array()))
-      if (t.value("status", "") == "Finished") finished.push_back(t.value("uid", ""));
-    std::lock_guard<std::mutex> guard{state->mutex};
-    auto& rec = state->roots[v.value("root_uid", "")];
-    if (rec.texts.size() < 3) rec.texts.emplace_back(m.data());
-    ++rec.events;
-    if (rec.complete) rec.repeated = true;
-    for (auto& uid : finished)
-      if (!rec.finished.insert(std::move(uid)).second) rec.repeated = true;
-    if (!rec.complete && static_cast<int>(finished.size()) < state->expected_finished)
-      rec.premature = true;
-    if (!rec.complete && static_cast<int>(rec.finished.size()) >= state->expected_finished) {
-      rec.complete = true;
-      rec.arrived = now;
-      ++state->announced;
-    }
-    state->changed.notify_all();
-  };
-  auto feed = broker::pull_consumer::start(*conn, std::move(popts));
+  auto feed =
+      pipeline::follow_analysis_events(*conn, "bench-events", [state](const broker::message& m) {
+        auto now = clock_type::now();
+        auto v = value::parse(m.data(), nullptr, false);
+        if (!v.is_object()) return;
+        std::vector<std::string> finished;
+        for (const auto& t : v.value("tasks", value::array()))
+          if (t.value("status", "") == "Finished") finished.push_back(t.value("uid", ""));
+        std::lock_guard<std::mutex> guard{state->mutex};
+        auto& rec = state->roots[v.value("root_uid", "")];
+        if (rec.texts.size() < 3) rec.texts.emplace_back(m.data());
+        ++rec.events;
+        if (rec.complete) rec.repeated = true;
+        for (auto& uid : finished)
+          if (!rec.finished.insert(std::move(uid)).second) rec.repeated = true;
+        if (!rec.complete && static_cast<int>(finished.size()) < state->expected_finished)
+          rec.premature = true;
+        if (!rec.complete && static_cast<int>(rec.finished.size()) >= state->expected_finished) {
+          rec.complete = true;
+          rec.arrived = now;
+          ++state->announced;
+        }
+        state->changed.notify_all();
+      });
   if (!feed) return fail(feed.error().message);
   auto producer = pipeline::producer::open(*conn);
   if (!producer) return fail(producer.error().message);

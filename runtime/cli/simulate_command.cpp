@@ -6,11 +6,10 @@
 // was confirmed) and its analysis was never announced within the drain
 // timeout.
 
-#include "runtime/broker/consumer_spec.hpp"
-#include "runtime/broker/pull_consumer.hpp"
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/cli/child_process.hpp"
 #include "runtime/cli/command.hpp"
+#include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/live_nodes.hpp"
 #include "runtime/pipeline/producer.hpp"
@@ -349,22 +348,10 @@ int run_simulate(const simulate_options& opts) {
     if (auto r = node.wait_running(60s); !r) return fail("node " + name + ": " + r.error().message);
 
   auto state = std::make_shared<run_state>();
-  broker::consumer_spec spec;
-  spec.stream = pipeline::events_stream;
-  spec.durable = "simulate-events";
-  spec.filter_subject = "sy.events.analysis.>";
-  spec.max_ack_pending = -1;
-  if (auto r = broker::ensure_consumer(**conn, spec); !r) return fail(r.error().message);
-  broker::pull_options popts;
-  popts.stream = spec.stream;
-  popts.consumer = spec.durable;
-  popts.window = 1 << 20;
-  popts.batch = 256;
-  popts.on_message = [state](broker::message m) {
-    (void)m.ack();
-    state->on_event(value::parse(m.data(), nullptr, false));
-  };
-  auto events = broker::pull_consumer::start(*conn, std::move(popts));
+  auto events =
+      pipeline::follow_analysis_events(*conn, "simulate-events", [state](const broker::message& m) {
+        state->on_event(value::parse(m.data(), nullptr, false));
+      });
   if (!events) return fail(events.error().message);
   auto producer = pipeline::producer::open(*conn);
   if (!producer) return fail(producer.error().message);

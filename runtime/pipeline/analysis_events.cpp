@@ -1,0 +1,29 @@
+#include "runtime/pipeline/analysis_events.hpp"
+
+#include "runtime/broker/consumer_spec.hpp"
+#include "runtime/pipeline/layout.hpp"
+
+namespace sy::pipeline {
+
+expected<std::unique_ptr<broker::pull_consumer>>
+follow_analysis_events(const std::shared_ptr<broker::connection>& conn, const std::string& durable,
+                       std::function<void(const broker::message&)> on_event) {
+  broker::consumer_spec spec;
+  spec.stream = events_stream;
+  spec.durable = durable;
+  spec.filter_subject = "sy.events.analysis.>";
+  spec.max_ack_pending = -1;
+  if (auto r = broker::ensure_consumer(*conn, spec); !r) return r.error();
+  broker::pull_options popts;
+  popts.stream = spec.stream;
+  popts.consumer = spec.durable;
+  popts.window = 1 << 20; // far more than any run's events: never short of credit
+  popts.batch = 256;
+  popts.on_message = [on_event = std::move(on_event)](broker::message m) {
+    (void)m.ack();
+    on_event(m);
+  };
+  return broker::pull_consumer::start(conn, std::move(popts));
+}
+
+} // namespace sy::pipeline

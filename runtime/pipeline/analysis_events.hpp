@@ -1,0 +1,24 @@
+#pragma once
+
+#include "runtime/broker/connection.hpp"
+#include "runtime/broker/message.hpp"
+#include "runtime/broker/pull_consumer.hpp"
+#include "runtime/core/expected.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace sy::pipeline {
+
+/// Follows every analysis event (`sy.events.analysis.>` in SY_EVENTS) from
+/// the start of the stream through the durable consumer `durable` (created
+/// if missing), with credit for any number of events. `on_event` gets each
+/// event, already acked, on a broker thread. For tools that watch a run
+/// (bench, simulate); stop the returned puller before `on_event`'s captures
+/// go.
+expected<std::unique_ptr<broker::pull_consumer>>
+follow_analysis_events(const std::shared_ptr<broker::connection>& conn, const std::string& durable,
+                       std::function<void(const broker::message&)> on_event);
+
+} // namespace sy::pipeline
