@@ -25,17 +25,18 @@
 # cut, and node3 rejoined. Everything the script creates is removed on every
 # exit. SWITCHYARD_BIN names the binary (default ./build/runtime/cli/switchyard).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
-bin="$(realpath "${SWITCHYARD_BIN:-./build/runtime/cli/switchyard}")"
 tasks=600 keep_logs="" parallel=64 service_ms=500 cut_after=10 wait_s=120
 while (($#)); do
   case "$1" in
     --tasks) tasks=$2; shift 2 ;;
-    --keep-logs) keep_logs=$2; shift 2 ;;
+    --keep-logs) keep_logs=$(realpath -m "$2"); shift 2 ;;
     *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
+[[ $tasks =~ ^[1-9][0-9]*$ ]] || { echo "netns: --tasks needs a positive number" >&2; exit 2; }
+cd "$(dirname "$0")/.."
+bin="$(realpath "${SWITCHYARD_BIN:-./build/runtime/cli/switchyard}")"
 [ "$(id -u)" -eq 0 ] || { echo "netns: needs root (ip netns)" >&2; exit 2; }
 [ -x "$bin" ] || { echo "netns: $bin missing; run scripts/setup.sh first" >&2; exit 2; }
 command -v nats-server >/dev/null || { echo "netns: nats-server missing" >&2; exit 2; }
@@ -153,6 +154,7 @@ replicas = 3
 storage = "file"
 ack_wait = "5s"
 CONF
+declare -A node_pid
 for n in 3 1 2; do
   cat "$dir/client.toml" - >"$dir/node$n.toml" <<CONF
 [node]
@@ -170,12 +172,18 @@ concurrency = 4
 config = { service_time_ms = $service_ms }
 CONF
   inside "node$n" "$bin" node --config "$dir/node$n.toml" >>"$dir/node$n.log" 2>&1 &
+  node_pid[$n]=$!
   for _ in $(seq 1 150); do   # node3 first, until it leads the housekeeping (at most 30 s)
-    [ "$n" != 3 ] || grep -q "leading the housekeeping" "$dir/node3.log" && break; sleep 0.2
+    [ "$n" != 3 ] || grep -q "leading the housekeeping" "$dir/node3.log" || ! kill -0 "${node_pid[3]}" 2>/dev/null && break
+    sleep 0.2
   done
 done
 for i in $(seq 1 300); do
-  ok=1; for n in 1 2 3; do http_get "node$n" 127.0.0.1 8080 /health | grep -q '"ok"' || ok=0; done
+  ok=1
+  for n in 1 2 3; do
+    kill -0 "${node_pid[$n]}" 2>/dev/null || { echo "netns: node$n exited while starting:" >&2; tail -3 "$dir/node$n.log" >&2; exit 1; }
+    http_get "node$n" 127.0.0.1 8080 /health | grep -q '"ok"' || ok=0
+  done
   ((ok)) && break
   ((i < 300)) || { echo "netns: nodes not serving after 60 s; see the node logs" >&2; exit 1; }
   sleep 0.2

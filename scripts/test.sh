@@ -4,7 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# By default everything but the cluster test, which still fails now and then
-# (tests/integration/CMakeLists.txt); `-L cluster` runs it.
-(($#)) || set -- -LE cluster
 ctest --test-dir build --output-on-failure --timeout 600 "$@"

@@ -62,6 +62,10 @@ struct housekeeper_state {
   };
   std::map<std::string, pending_announcement> announcing;
   std::shared_ptr<event_outcomes> outcomes = std::make_shared<event_outcomes>();
+  /// Tells this actor that outcomes came in, so that the records of a
+  /// confirmed analysis go at once (a leader change in between would replay
+  /// them).
+  std::function<void()> wake;
   /// Sends the blueprints of due schedules.
   std::optional<pipeline::producer> producer;
   std::mt19937_64 rng{std::random_device{}()};
@@ -95,12 +99,15 @@ void delete_record(housekeeper_state& st, const housekeeper_deps& deps, std::uin
 /// Publishes an analysis event; its confirmation goes to `st.outcomes`.
 void publish_event(housekeeper_state& st, const housekeeper_deps& deps, const std::string& id,
                    const broker::outgoing_message& event) {
-  deps.conn->js_publish_async(
-      event, [outcomes = st.outcomes, log = st.log, id](expected<broker::pub_ack> ack) {
-        if (!ack) log->warn("{} not stored yet ({}); publishing it again", id, ack.error().message);
-        std::lock_guard<std::mutex> guard{outcomes->mutex};
-        outcomes->results.emplace_back(id, static_cast<bool>(ack));
-      });
+  deps.conn->js_publish_async(event, [outcomes = st.outcomes, log = st.log, wake = st.wake,
+                                      id](expected<broker::pub_ack> ack) {
+    if (!ack) log->warn("{} not stored yet ({}); publishing it again", id, ack.error().message);
+    {
+      std::lock_guard<std::mutex> guard{outcomes->mutex};
+      outcomes->results.emplace_back(id, static_cast<bool>(ack));
+    }
+    if (wake) wake();
+  });
 }
 
 /// Acts on the confirmations that came in: forgets stored events, publishes
@@ -488,6 +495,8 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
       log->warn("stream API call failed: {}", json["error"].dump());
   });
   if (sub) st.api_replies.emplace(std::move(*sub));
+  housekeeper_actor me = self;
+  self->state.wake = [me] { caf::anon_send(me, committed_atom::value); };
   self->send(self, tick_atom::value);
   self->delayed_send(self, opts.schedule_interval, schedule_atom::value);
   return {
@@ -499,6 +508,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         }
         self->delayed_send(self, opts.interval, tick_atom::value);
       },
+      [self, deps](committed_atom) { settle_announcements(self->state, deps); },
       [self, deps, opts](schedule_atom) {
         settle_announcements(self->state, deps);
         run_schedules(self->state, deps);

@@ -54,8 +54,9 @@ struct housekeeper_deps {
 /// `bind_offline_ttl`. Every `schedule_interval` the leader also sends the
 /// periodic schedules that are due. Spawn it detached: leadership calls
 /// block.
-using housekeeper_actor = caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<schedule_atom>,
-                                           caf::reacts_to<broker::kv_entry>>;
+using housekeeper_actor =
+    caf::typed_actor<caf::reacts_to<tick_atom>, caf::reacts_to<schedule_atom>,
+                     caf::reacts_to<committed_atom>, caf::reacts_to<broker::kv_entry>>;
 
 /// Spawns a housekeeper on its own thread.
 housekeeper_actor spawn_housekeeper(caf::actor_system& sys, housekeeper_deps deps,

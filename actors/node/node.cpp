@@ -96,11 +96,37 @@ value heartbeat_record(const std::string& name, const node_plan& plan,
           {"metrics", metrics.to_json()}};
 }
 
-} // namespace
-
 /// How long a starting node waits for JetStream to answer (a cluster
 /// electing its meta leader), retrying with backoff.
 constexpr std::chrono::minutes layout_patience{2};
+
+/// Runs `step` until it succeeds, again with backoff while it fails with
+/// `errc::unavailable` (a JetStream cluster that just formed, or is
+/// electing a leader, answers late), for up to `layout_patience`. A signal
+/// meanwhile stops the node. Returns the exit code to stop with, or none.
+std::optional<int> start_step(const sigset_t& signals, spdlog::logger& log,
+                              const std::function<expected<void>()>& step) {
+  auto retry_until = std::chrono::steady_clock::now() + layout_patience;
+  for (auto backoff = 500ms;; backoff = std::min<std::chrono::milliseconds>(2 * backoff, 5s)) {
+    auto r = step();
+    if (r) return std::nullopt;
+    if (r.error().code != errc::unavailable || std::chrono::steady_clock::now() > retry_until) {
+      log.error("{}", r.error().message);
+      return r.error().code == errc::conflict ? 2 : 1;
+    }
+    log.warn("JetStream is not ready ({}); trying again in {} ms", r.error().message,
+             backoff.count());
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(backoff);
+    timespec wait{static_cast<time_t>(secs.count()),
+                  static_cast<long>(std::chrono::nanoseconds(backoff - secs).count())};
+    if (sigtimedwait(&signals, nullptr, &wait) > 0) {
+      log.info("stopped before starting");
+      return 0;
+    }
+  }
+}
+
+} // namespace
 
 int run_node(const config::loaded_config& loaded) {
   const auto& cfg = loaded.config;
@@ -147,27 +173,8 @@ int run_node(const config::loaded_config& loaded) {
   lopts.dedup_window = cfg.broker.dedup_window;
   // Long enough that a busy node does not lose its entries (and leases).
   lopts.nodes_ttl = std::max<std::chrono::milliseconds>(3 * cfg.node.heartbeat_interval, 10s);
-  // A JetStream cluster that just formed, or is electing a leader, answers
-  // late: keep trying while the broker says it is unavailable (a signal
-  // stops the node meanwhile).
-  auto retry_until = std::chrono::steady_clock::now() + layout_patience;
-  for (auto backoff = 500ms;; backoff = std::min<std::chrono::milliseconds>(2 * backoff, 5s)) {
-    auto r = pipeline::ensure_layout(**conn, lopts);
-    if (r) break;
-    if (r.error().code != errc::unavailable || std::chrono::steady_clock::now() > retry_until) {
-      log->error("{}", r.error().message);
-      return r.error().code == errc::conflict ? 2 : 1;
-    }
-    log->warn("JetStream is not ready ({}); trying again in {} ms", r.error().message,
-              backoff.count());
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(backoff);
-    timespec wait{static_cast<time_t>(secs.count()),
-                  static_cast<long>(std::chrono::nanoseconds(backoff - secs).count())};
-    if (sigtimedwait(&signals, nullptr, &wait) > 0) {
-      log->info("stopped before starting");
-      return 0;
-    }
-  }
+  if (auto stop = start_step(signals, *log, [&] { return pipeline::ensure_layout(**conn, lopts); }))
+    return *stop;
   // From here on log records go to SY_LOGS too (log.publish), through a
   // connection of the publisher's own.
   std::unique_ptr<pipeline::log_publisher> log_publisher;
@@ -194,25 +201,21 @@ int run_node(const config::loaded_config& loaded) {
     std::function<void()> run;
     ~scope_exit() { run(); }
   } logs_guard{stop_publishing_logs};
-  auto open = [&](const char* bucket) -> std::shared_ptr<broker::kv_bucket> {
-    auto b = broker::kv_bucket::open(*conn, bucket);
-    if (!b) {
-      log->error("{}", b.error().message);
-      return nullptr;
+  std::shared_ptr<broker::kv_bucket> tasks, binds, nodes, schedules, runs, cancelled;
+  auto open_buckets_and_bind = [&]() -> expected<void> {
+    for (auto [bucket, slot] : {std::pair{pipeline::tasks_bucket, &tasks},
+                                {pipeline::binds_bucket, &binds},
+                                {pipeline::nodes_bucket, &nodes},
+                                {pipeline::schedules_bucket, &schedules},
+                                {pipeline::runs_bucket, &runs},
+                                {pipeline::cancelled_bucket, &cancelled}}) {
+      auto b = broker::kv_bucket::open(*conn, bucket);
+      if (!b) return b.error();
+      *slot = std::make_shared<broker::kv_bucket>(std::move(*b));
     }
-    return std::make_shared<broker::kv_bucket>(std::move(*b));
+    return register_binds(**conn, *binds, *plan, cfg);
   };
-  auto tasks = open(pipeline::tasks_bucket);
-  auto binds = open(pipeline::binds_bucket);
-  auto nodes = open(pipeline::nodes_bucket);
-  auto schedules = open(pipeline::schedules_bucket);
-  auto runs = open(pipeline::runs_bucket);
-  auto cancelled = open(pipeline::cancelled_bucket);
-  if (!tasks || !binds || !nodes || !schedules || !runs || !cancelled) return 1;
-  if (auto r = register_binds(**conn, *binds, *plan, cfg); !r) {
-    log->error("{}", r.error().message);
-    return 1;
-  }
+  if (auto stop = start_step(signals, *log, open_buckets_and_bind)) return *stop;
 
   auto metrics = std::make_shared<pipeline::metrics>();
   caf::actor_system_config sys_cfg;
@@ -265,36 +268,46 @@ int run_node(const config::loaded_config& loaded) {
     }
 
     // Binds: every router and scheduler learns of every change. Routing
-    // starts only once the current binds are known.
-    std::promise<void> caught_up;
-    auto caught_up_future = caught_up.get_future();
-    broker::kv_watch_options wopts;
-    wopts.on_caught_up = [&caught_up] { caught_up.set_value(); };
-    wopts.on_error = [log](const error& e) { log->error("bind watch stopped: {}", e.message); };
-    auto watcher = binds->watch(
-        ">",
-        [&, log](const broker::kv_entry& entry) {
-          bind_update update{entry.key, nullptr};
-          if (entry.operation == broker::kv_operation::put) {
-            auto json = value::parse(entry.value, nullptr, false);
-            auto compiled = pipeline::compile_bind(json);
-            if (!compiled) {
-              log->error("ignoring bind {}: {}", entry.key, compiled.error().message);
-              return;
-            }
-            update.bind = std::make_shared<pipeline::compiled_bind>(std::move(*compiled));
-          }
-          for (auto& r : routers)
-            caf::anon_send(r, binds_atom::value, update);
-          for (auto& s : schedulers)
-            caf::anon_send(s, binds_atom::value, update);
-        },
-        wopts);
-    if (!watcher ||
-        caught_up_future.wait_for(cfg.broker.connect_timeout * 2) != std::future_status::ready) {
-      log->error("cannot read the binds from {}: {}", pipeline::binds_bucket,
-                 watcher ? "timed out" : watcher.error().message);
-      exit_code = 1;
+    // starts only once the current binds are known. A watch that does not
+    // catch up in time (a loaded cluster) is made again, a few times, before
+    // the node gives up.
+    auto on_bind = [&, log](const broker::kv_entry& entry) {
+      bind_update update{entry.key, nullptr};
+      if (entry.operation == broker::kv_operation::put) {
+        auto json = value::parse(entry.value, nullptr, false);
+        auto compiled = pipeline::compile_bind(json);
+        if (!compiled) {
+          log->error("ignoring bind {}: {}", entry.key, compiled.error().message);
+          return;
+        }
+        update.bind = std::make_shared<pipeline::compiled_bind>(std::move(*compiled));
+      }
+      for (auto& r : routers)
+        caf::anon_send(r, binds_atom::value, update);
+      for (auto& s : schedulers)
+        caf::anon_send(s, binds_atom::value, update);
+    };
+    std::optional<broker::kv_watcher> watcher;
+    for (int attempt = 1; exit_code == 0 && !watcher; ++attempt) {
+      auto caught_up = std::make_shared<std::promise<void>>();
+      auto caught_up_future = caught_up->get_future();
+      broker::kv_watch_options wopts;
+      wopts.on_caught_up = [caught_up] { caught_up->set_value(); };
+      wopts.on_error = [log](const error& e) { log->error("bind watch stopped: {}", e.message); };
+      auto made = binds->watch(">", on_bind, wopts);
+      if (made &&
+          caught_up_future.wait_for(cfg.broker.connect_timeout * 2) == std::future_status::ready) {
+        watcher.emplace(std::move(*made));
+        break;
+      }
+      auto why = made ? std::string{"timed out"} : made.error().message;
+      if (made) made->stop();
+      if (attempt == 5) {
+        log->error("cannot read the binds from {}: {}", pipeline::binds_bucket, why);
+        exit_code = 1;
+      } else {
+        log->warn("cannot read the binds from {} ({}); trying again", pipeline::binds_bucket, why);
+      }
     }
 
     auto start_feed = [&](feed& f, broker::pull_options popts, auto target) -> bool {

@@ -138,6 +138,10 @@ expected<ensure_outcome> ensure_consumer(connection& conn, const consumer_spec& 
       if (!spec.filter_subject.empty()) cc.FilterSubject = spec.filter_subject.c_str();
       if (spec.acks) cc.MaxAckPending = spec.max_ack_pending;
       cc.InactiveThreshold = detail::to_ns(spec.inactive_threshold);
+      if (spec.lightweight) {
+        cc.Replicas = 1;
+        cc.MemoryStorage = true;
+      }
       jerr = static_cast<jsErrCode>(0);
       s = js_AddConsumer(&raw, conn.js_handle(), spec.stream.c_str(), &cc, &opts, &jerr);
       detail::consumer_info_ptr created(raw);

@@ -48,6 +48,10 @@ struct consumer_spec {
   std::vector<std::chrono::nanoseconds> backoff;
   /// The server deletes the consumer after this long without pullers; 0 = never.
   std::chrono::nanoseconds inactive_threshold{0};
+  /// One replica in memory, whatever the stream's: for short-lived readers
+  /// (a client waiting for one event), which a cluster then need not
+  /// replicate. Set at creation only.
+  bool lightweight = false;
   std::string description;
 };
 

@@ -126,6 +126,7 @@ int run_send(const send_options& opts) {
     spec.durable = "send-" + t.root_uid;
     spec.filter_subject = pipeline::analysis_event_subject(t.root_uid);
     spec.inactive_threshold = std::chrono::minutes{1};
+    spec.lightweight = true; // one per waiting client: not worth replicating
     if (auto r = broker::ensure_consumer(**conn, spec); !r) return usage_error(r.error().message);
     auto once = std::make_shared<std::once_flag>();
     broker::pull_options popts;
