@@ -9,6 +9,7 @@
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/cli/child_process.hpp"
 #include "runtime/cli/command.hpp"
+#include "runtime/ops/queues.hpp"
 #include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/live_nodes.hpp"
@@ -209,24 +210,15 @@ public:
   value summed() const {
     value out = value::object();
     for (const auto& [_, identities] : last_)
-      for (const auto& [identity, m] : identities.items())
-        add(out[identity], m);
+      for (const auto& [identity, m] : identities.items()) {
+        auto& sum = out[identity];
+        if (!sum.is_object()) sum = value::object();
+        ops::add_counters(sum, m);
+      }
     return out;
   }
 
 private:
-  static void add(value& into, const value& from) {
-    if (!into.is_object()) into = value::object();
-    for (const auto& [key, v] : from.items()) {
-      if (v.is_number_integer())
-        into[key] = into.value(key, std::int64_t{0}) + v.get<std::int64_t>();
-      else if (v.is_number())
-        into[key] = into.value(key, 0.0) + v.get<double>();
-      else if (v.is_object())
-        add(into[key], v);
-    }
-  }
-
   std::map<std::string, value> last_;
 };
 

@@ -12,22 +12,6 @@ namespace sy::ops {
 
 namespace {
 
-/// Adds every number of `from` into `into`, recursing into objects (the
-/// histograms' bucket counts add up the same way).
-void add_counters(value& into, const value& from) {
-  for (const auto& [key, v] : from.items()) {
-    if (v.is_number_integer())
-      into[key] = into.value(key, std::int64_t{0}) + v.get<std::int64_t>();
-    else if (v.is_number())
-      into[key] = into.value(key, 0.0) + v.get<double>();
-    else if (v.is_object()) {
-      auto& nested = into[key];
-      if (!nested.is_object()) nested = value::object();
-      add_counters(nested, v);
-    }
-  }
-}
-
 expected<value> queue_json(session& s, const std::string& identity, const value& bind,
                            const std::vector<pipeline::live_node>& nodes) {
   // The queue holds a task until it ended; the nodes count those running
@@ -91,6 +75,20 @@ expected<std::optional<task_record>> check_entry(session& s, const pipeline::cra
 }
 
 } // namespace
+
+void add_counters(value& into, const value& from) {
+  for (const auto& [key, v] : from.items()) {
+    if (v.is_number_integer())
+      into[key] = into.value(key, std::int64_t{0}) + v.get<std::int64_t>();
+    else if (v.is_number())
+      into[key] = into.value(key, 0.0) + v.get<double>();
+    else if (v.is_object()) {
+      auto& nested = into[key];
+      if (!nested.is_object()) nested = value::object();
+      add_counters(nested, v);
+    }
+  }
+}
 
 expected<value> list_queues(session& s) {
   auto binds = s.binds->entries(">");

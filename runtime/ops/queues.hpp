@@ -13,6 +13,11 @@
 /// `GET /api/queues`), and pages of one queue's tasks. Blocking.
 namespace sy::ops {
 
+/// Adds every number of `from` into `into`, recursing into objects (the
+/// metrics' histogram bucket counts add up the same way): summing the
+/// metrics of several nodes.
+void add_counters(value& into, const value& from);
+
 /// One identity as JSON: identity, filters, persistent, service_version,
 /// external, pending (queued, not started), in_flight (started or leased,
 /// as of the nodes' last heartbeats), crashed,
