@@ -1,8 +1,7 @@
 #include "runtime/cli/bench_api.hpp"
 
-#include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/stream_spec.hpp"
-#include "runtime/cli/child_process.hpp"
+#include "runtime/cli/bench_rig.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/core/value.hpp"
 #include "runtime/pipeline/layout.hpp"
@@ -17,6 +16,7 @@
 #include <mutex>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace sy::cli {
@@ -96,26 +96,15 @@ int run_api_bench(long tasks, int workers, bool json) {
     std::cerr << "switchyard: bench: " << what << '\n';
     return exit_negative;
   };
-  temp_dir dir{"sy-bench-api-"};
-  if (dir.path.empty()) return fail("cannot create a temp directory under /tmp");
-  broker::embedded_server_options sopts;
-  sopts.data_dir = dir.path + "/nats";
-  sopts.port = 0;
-  auto server = broker::embedded_server::start(sopts);
-  if (!server) return fail("nats-server: " + server.error().message);
-  auto config_path = dir.path + "/node.toml";
-  {
-    std::ofstream out{config_path};
-    out << "[node]\nname = \"bench-api\"\ndata_dir = \"" << dir.path << "/node\"\n"
-        << "[broker]\nurls = [\"" << server->url() << "\"]\nstorage = \"file\"\n"
-        << "[log]\nlevel = \"warn\"\nlevels = { node = \"info\", api = \"info\" }\n"
-        << "[api]\nlisten = \"127.0.0.1:0\"\n"
-        << "[[consumer]]\nidentity = \"" << identity << "\"\nplugin = \"sy.external\"\n"
-        << "filters = [ { type = \"bench\" } ]\nconcurrency = 1024\nlease = \"60s\"\n";
-  }
-  auto node = node_child(config_path, dir.path + "/node.log");
-  if (auto r = node.start(); !r) return fail(r.error().message);
-  if (auto r = node.wait_running(30s); !r) return fail(r.error().message);
+  std::ostringstream toml;
+  toml << "[log]\nlevel = \"warn\"\nlevels = { node = \"info\", api = \"info\" }\n"
+       << "[api]\nlisten = \"127.0.0.1:0\"\n"
+       << "[[consumer]]\nidentity = \"" << identity << "\"\nplugin = \"sy.external\"\n"
+       << "filters = [ { type = \"bench\" } ]\nconcurrency = 1024\nlease = \"60s\"\n";
+  auto rig = bench_rig::start("bench-api", toml.str());
+  if (!rig) return fail(rig.error().message);
+  auto& server = (*rig)->server;
+  auto& node = *(*rig)->node;
   std::smatch m;
   auto log = node.log_text();
   if (!std::regex_search(log, m, std::regex{R"(dashboard on http://127\.0\.0\.1:(\d+)/)"}))

@@ -20,12 +20,11 @@
 // split into several announcements, or the rest never came).
 
 #include "runtime/broker/consumer_spec.hpp"
-#include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/pull_consumer.hpp"
 #include "runtime/cli/bench_api.hpp"
 #include "runtime/cli/bench_resource.hpp"
+#include "runtime/cli/bench_rig.hpp"
 #include "runtime/cli/bench_scheduler.hpp"
-#include "runtime/cli/child_process.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/layout.hpp"
@@ -189,29 +188,15 @@ int run_bench(const bench_options& opts) {
     return exit_negative;
   };
 
-  temp_dir dir{"sy-bench-"};
-  if (dir.path.empty()) return fail("cannot create a temp directory under /tmp");
-
-  broker::embedded_server_options sopts;
-  sopts.data_dir = dir.path + "/nats";
-  sopts.port = 0;
-  auto server = broker::embedded_server::start(sopts);
-  if (!server) return fail("nats-server: " + server.error().message);
-
-  auto config_path = dir.path + "/node.toml";
-  {
-    std::ofstream out{config_path};
-    out << "[node]\nname = \"bench\"\ndata_dir = \"" << dir.path << "/node\"\n"
-        << "shutdown_grace = \"10s\"\n"
-        << "[broker]\nurls = [\"" << server->url() << "\"]\nstorage = \"file\"\n"
-        << "[log]\nlevel = \"warn\"\nlevels = { node = \"info\" }\n"
-        << "[router]\ninstances = " << opts.routers << "\n"
-        << "[housekeeper]\nenabled = true\n\n"
-        << sc->consumers_toml;
-  }
-  auto node = node_child(config_path, dir.path + "/node.log");
-  if (auto r = node.start(); !r) return fail(r.error().message);
-  if (auto r = node.wait_running(std::chrono::seconds{30}); !r) return fail(r.error().message);
+  std::ostringstream toml;
+  toml << "[log]\nlevel = \"warn\"\nlevels = { node = \"info\" }\n"
+       << "[router]\ninstances = " << opts.routers << "\n"
+       << "[housekeeper]\nenabled = true\n\n"
+       << sc->consumers_toml;
+  auto rig = bench_rig::start("bench", toml.str());
+  if (!rig) return fail(rig.error().message);
+  auto& server = (*rig)->server;
+  auto& node = *(*rig)->node;
 
   broker::connection_options copts;
   copts.urls = {server->url()};

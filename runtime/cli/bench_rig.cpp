@@ -1,0 +1,29 @@
+#include "runtime/cli/bench_rig.hpp"
+
+#include <fstream>
+
+namespace sy::cli {
+
+expected<std::unique_ptr<bench_rig>> bench_rig::start(const std::string& name,
+                                                      const std::string& node_toml) {
+  std::unique_ptr<bench_rig> rig{new bench_rig};
+  const auto& dir = rig->dir.path;
+  if (dir.empty()) return make_error(errc::io, "cannot create a temp directory under /tmp");
+  broker::embedded_server_options sopts;
+  sopts.data_dir = dir + "/nats";
+  sopts.port = 0;
+  auto server = broker::embedded_server::start(sopts);
+  if (!server) return make_error(server.error().code, "nats-server: " + server.error().message);
+  rig->server.emplace(std::move(*server));
+  auto config_path = dir + "/node.toml";
+  std::ofstream{config_path} << "[node]\nname = \"" << name << "\"\ndata_dir = \"" << dir
+                             << "/node\"\nshutdown_grace = \"10s\"\n[broker]\nurls = [\""
+                             << rig->server->url() << "\"]\nstorage = \"file\"\n"
+                             << node_toml;
+  rig->node.emplace(node_argv(config_path), dir + "/node.log");
+  if (auto r = rig->node->start(); !r) return r.error();
+  if (auto r = rig->node->wait_running(std::chrono::seconds{30}); !r) return r.error();
+  return rig;
+}
+
+} // namespace sy::cli
