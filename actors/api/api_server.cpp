@@ -167,13 +167,13 @@ struct api_server::impl {
   }
 
   void metrics(Response& res) {
-    auto queues = ops::list_queues(session);
-    if (!queues) return reply_error(res, queues.error());
     auto nodes = pipeline::read_live_nodes(*session.nodes);
     if (!nodes) return reply_error(res, nodes.error());
     // This node's own counters as they are now, not as of its last beat.
     for (auto& n : *nodes)
       if (n.name == deps.node) n.record["metrics"] = deps.metrics->to_json();
+    auto queues = ops::list_queues(session, *nodes);
+    if (!queues) return reply_error(res, queues.error());
     res.set_content(render_prometheus(*queues, *nodes), "text/plain; version=0.0.4");
   }
 

@@ -271,13 +271,30 @@ expected<std::optional<stored_message>> next_stored_message(connection& conn,
   return std::optional<stored_message>{std::move(out)};
 }
 
+expected<stored_page> read_stored_page(connection& conn, const std::string& stream,
+                                       const std::string& filter, std::uint64_t after,
+                                       std::size_t limit) {
+  stored_page page;
+  for (auto last = after;;) {
+    auto next = next_stored_message(conn, stream, filter, last + 1);
+    if (!next) return next.error();
+    if (!*next) return page;
+    if (page.messages.size() == limit) { // there is more: the page ends here
+      page.next = last;
+      return page;
+    }
+    last = (*next)->seq;
+    page.messages.push_back(std::move(**next));
+  }
+}
+
 expected<std::map<std::string, std::uint64_t>>
 subject_counts(connection& conn, const std::string& stream, const std::string& filter) {
   std::map<std::string, std::uint64_t> out;
   for (std::uint64_t offset = 0;;) {
     value request{{"subjects_filter", filter}, {"offset", offset}};
-    auto reply = conn.request("$JS.API.STREAM.INFO." + stream, request.dump(),
-                              conn.options().api_timeout);
+    auto reply =
+        conn.request("$JS.API.STREAM.INFO." + stream, request.dump(), conn.options().api_timeout);
     if (!reply) return reply.error();
     auto j = value::parse(reply->data(), nullptr, false);
     if (!j.is_object()) return make_error(errc::internal, "unreadable stream info of " + stream);

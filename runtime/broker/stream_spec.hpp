@@ -110,6 +110,18 @@ expected<std::optional<stored_message>> next_stored_message(connection& conn,
                                                             const std::string& filter,
                                                             std::uint64_t from);
 
+/// Up to `limit` messages matching `filter` from sequence `after` + 1 on,
+/// oldest first, and the sequence to pass as `after` for the next page
+/// (none on the last page). One direct get per message, plus one to see
+/// whether more follow.
+struct stored_page {
+  std::vector<stored_message> messages;
+  std::optional<std::uint64_t> next;
+};
+expected<stored_page> read_stored_page(connection& conn, const std::string& stream,
+                                       const std::string& filter, std::uint64_t after,
+                                       std::size_t limit);
+
 /// The number of messages on each subject matching `filter` (wildcards
 /// allowed), in pages of stream info requests: for filters that match few
 /// subjects.

@@ -74,6 +74,28 @@ expected<std::optional<task_record>> check_entry(session& s, const pipeline::cra
   return std::optional<task_record>{};
 }
 
+/// `identity`'s crashed records from index sequence `after` on, each
+/// checked (stale entries are skipped, so a page may take more than one
+/// read), until `want` were found (0: all); and the cursor where it
+/// stopped, none at the end of the index.
+expected<std::pair<std::vector<task_record>, std::optional<std::uint64_t>>>
+live_crashed(session& s, const std::string& identity, std::uint64_t after, std::size_t want) {
+  std::vector<task_record> out;
+  for (;;) {
+    auto left = want == 0 ? std::size_t{256} : want - out.size();
+    auto read = pipeline::read_crashed(*s.conn, identity, after, left);
+    if (!read) return read.error();
+    for (const auto& entry : read->entries) {
+      auto record = check_entry(s, entry);
+      if (!record) return record.error();
+      if (*record) out.push_back(std::move(**record));
+    }
+    if (!read->next) return std::pair{std::move(out), std::optional<std::uint64_t>{}};
+    after = *read->next;
+    if (want != 0 && out.size() == want) return std::pair{std::move(out), read->next};
+  }
+}
+
 } // namespace
 
 void add_counters(value& into, const value& from) {
@@ -91,15 +113,19 @@ void add_counters(value& into, const value& from) {
 }
 
 expected<value> list_queues(session& s) {
-  auto binds = s.binds->entries(">");
-  if (!binds) return binds.error();
   auto nodes = pipeline::read_live_nodes(*s.nodes);
   if (!nodes) return nodes.error();
+  return list_queues(s, *nodes);
+}
+
+expected<value> list_queues(session& s, const std::vector<pipeline::live_node>& nodes) {
+  auto binds = s.binds->entries(">");
+  if (!binds) return binds.error();
   value out = value::array();
   for (const auto& e : *binds) {
     auto bind = value::parse(e.value, nullptr, false);
     if (!bind.is_object()) continue;
-    auto row = queue_json(s, bind.value("identity", e.key), bind, *nodes);
+    auto row = queue_json(s, bind.value("identity", e.key), bind, nodes);
     if (!row) return row.error();
     out.push_back(std::move(*row));
   }
@@ -123,51 +149,28 @@ expected<value> describe_queue(session& s, const std::string& identity) {
 }
 
 expected<value> pending_page(session& s, const std::string& identity, page_request page) {
-  auto filter = pipeline::queue_filter(identity);
+  auto read = broker::read_stored_page(*s.conn, pipeline::queues_stream,
+                                       pipeline::queue_filter(identity), page.after, page.limit);
+  if (!read) return read.error();
   value tasks = value::array();
-  auto last = page.after;
-  for (;;) {
-    auto next = broker::next_stored_message(*s.conn, pipeline::queues_stream, filter, last + 1);
-    if (!next) return next.error();
-    if (!*next) return page_json(std::move(tasks), std::nullopt);
-    if (tasks.size() == page.limit) return page_json(std::move(tasks), last);
-    last = (*next)->seq;
-    if (auto t = decode_task((*next)->data)) tasks.push_back(to_json(*t));
-  }
+  for (const auto& m : read->messages)
+    if (auto t = decode_task(m.data)) tasks.push_back(to_json(*t));
+  return page_json(std::move(tasks), read->next);
 }
 
 expected<value> crashed_page(session& s, const std::string& identity, page_request page) {
+  auto read = live_crashed(s, identity, page.after, page.limit);
+  if (!read) return read.error();
   value tasks = value::array();
-  auto after = page.after;
-  // Stale entries are skipped, so a page may take more than one read.
-  for (;;) {
-    auto read = pipeline::read_crashed(*s.conn, identity, after, page.limit - tasks.size());
-    if (!read) return read.error();
-    for (const auto& entry : read->entries) {
-      auto record = check_entry(s, entry);
-      if (!record) return record.error();
-      if (*record) tasks.push_back(to_json((*record)->t));
-    }
-    if (!read->next) return page_json(std::move(tasks), std::nullopt);
-    after = *read->next;
-    if (tasks.size() == page.limit) return page_json(std::move(tasks), after);
-  }
+  for (const auto& r : read->first)
+    tasks.push_back(to_json(r.t));
+  return page_json(std::move(tasks), read->second);
 }
 
 expected<std::vector<task_record>> crashed_records(session& s, const std::string& identity) {
-  std::vector<task_record> out;
-  std::uint64_t after = 0;
-  for (;;) {
-    auto read = pipeline::read_crashed(*s.conn, identity, after, 256);
-    if (!read) return read.error();
-    for (const auto& entry : read->entries) {
-      auto record = check_entry(s, entry);
-      if (!record) return record.error();
-      if (*record) out.push_back(std::move(**record));
-    }
-    if (!read->next) return out;
-    after = *read->next;
-  }
+  auto read = live_crashed(s, identity, 0, 0);
+  if (!read) return read.error();
+  return std::move(read->first);
 }
 
 } // namespace sy::ops

@@ -2,6 +2,7 @@
 
 #include "runtime/core/value.hpp"
 #include "runtime/ops/session.hpp"
+#include "runtime/pipeline/live_nodes.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -24,6 +25,9 @@ void add_counters(value& into, const value& from);
 /// replicas, nodes [{name, age_s}], metrics summed over the live nodes.
 /// Costs a few requests per identity, whatever the number of tasks.
 expected<value> list_queues(session& s);
+
+/// The same with the live nodes already read.
+expected<value> list_queues(session& s, const std::vector<pipeline::live_node>& nodes);
 
 /// The same for one identity; `errc::not_found` when it has no bind.
 expected<value> describe_queue(session& s, const std::string& identity);

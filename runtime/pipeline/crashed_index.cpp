@@ -53,20 +53,14 @@ expected<std::uint64_t> count_crashed(broker::connection& conn, std::string_view
 
 expected<crashed_page> read_crashed(broker::connection& conn, std::string_view identity,
                                     std::uint64_t after, std::size_t limit) {
-  auto filter = "sy.crashed." + receiver_token(identity) + ".*";
+  auto read = broker::read_stored_page(
+      conn, crashed_stream, "sy.crashed." + receiver_token(identity) + ".*", after, limit);
+  if (!read) return read.error();
   crashed_page page;
-  std::uint64_t last = after;
-  for (;;) {
-    auto next = broker::next_stored_message(conn, crashed_stream, filter, last + 1);
-    if (!next) return next.error();
-    if (!*next) return page;
-    if (page.entries.size() == limit) { // there is more: the page ends here
-      page.next = last;
-      return page;
-    }
-    last = (*next)->seq;
-    if (auto t = decode_task((*next)->data)) page.entries.push_back({last, std::move(*t)});
-  }
+  page.next = read->next;
+  for (auto& m : read->messages)
+    if (auto t = decode_task(m.data)) page.entries.push_back({m.seq, std::move(*t)});
+  return page;
 }
 
 } // namespace sy::pipeline

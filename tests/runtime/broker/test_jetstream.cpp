@@ -232,6 +232,15 @@ CAF_TEST(pages through one subject by sequence and counts subjects) {
     from = (*next)->seq + 1;
   }
   CAF_CHECK_EQUAL(seen, (std::vector<std::string>{"sy.queue.a.1", "sy.queue.a.2", "sy.queue.a.3"}));
+  // The same in pages of two: the cursor continues where a page ended.
+  auto first = read_stored_page(*conn, "SY_QUEUES", "sy.queue.a.*", 0, 2);
+  SY_REQUIRE(first && first->next);
+  CAF_CHECK_EQUAL(first->messages.size(), 2u);
+  auto second = read_stored_page(*conn, "SY_QUEUES", "sy.queue.a.*", *first->next, 2);
+  SY_REQUIRE(second);
+  CAF_CHECK(!second->next);
+  SY_REQUIRE(second->messages.size() == 1u);
+  CAF_CHECK_EQUAL(second->messages[0].subject, "sy.queue.a.3");
   CAF_CHECK_EQUAL(value_or_none(count_subjects(*conn, "SY_QUEUES", "sy.queue.a.*")), 3u);
   CAF_CHECK_EQUAL(value_or_none(count_subjects(*conn, "SY_QUEUES", "sy.queue.b.*")), 1u);
   CAF_CHECK_EQUAL(value_or_none(count_subjects(*conn, "SY_QUEUES", "sy.queue.c.*")), 0u);
