@@ -6,6 +6,7 @@
 #include "runtime/core/value.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/producer.hpp"
+#include "runtime/sim/report.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -164,10 +165,11 @@ int run_api_bench(long tasks, int workers, bool json) {
                        {"seconds", seconds},
                        {"round_trips_per_s", rate},
                        {"pop_ms",
-                        {{"p50", percentile_ms(pops, 0.5)}, {"p99", percentile_ms(pops, 0.99)}}},
+                        {{"p50", sim::percentile(pops, 0.5)},
+                         {"p99", sim::percentile(pops, 0.99)}}},
                        {"report_ms",
-                        {{"p50", percentile_ms(reports, 0.5)},
-                         {"p99", percentile_ms(reports, 0.99)}}},
+                        {{"p50", sim::percentile(reports, 0.5)},
+                         {"p99", sim::percentile(reports, 0.99)}}},
                        {"left_in_queue", left},
                        {"duplicates", duplicates},
                        {"cpu", cpu_model()}}
@@ -178,10 +180,10 @@ int run_api_bench(long tasks, int workers, bool json) {
               << " external workers, pop 1 + report Finished over HTTP keep-alive)\n"
               << "tasks         " << tasks << " in " << seconds << " s\n"
               << "round trips   " << std::setprecision(0) << rate << " /s\n"
-              << std::setprecision(2) << "pop           p50 " << percentile_ms(pops, 0.5)
-              << " ms, p99 " << percentile_ms(pops, 0.99) << " ms\n"
-              << "report        p50 " << percentile_ms(reports, 0.5) << " ms, p99 "
-              << percentile_ms(reports, 0.99) << " ms\n"
+              << std::setprecision(2) << "pop           p50 " << sim::percentile(pops, 0.5)
+              << " ms, p99 " << sim::percentile(pops, 0.99) << " ms\n"
+              << "report        p50 " << sim::percentile(reports, 0.5) << " ms, p99 "
+              << sim::percentile(reports, 0.99) << " ms\n"
               << "left, dups    " << left << ", " << duplicates << '\n'
               << "cpu           " << cpu_model() << '\n';
   }

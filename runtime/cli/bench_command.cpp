@@ -29,6 +29,7 @@
 #include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/producer.hpp"
+#include "runtime/sim/report.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -329,8 +330,8 @@ int run_bench(const bench_options& opts) {
   std::sort(latencies.begin(), latencies.end());
   double seconds = ms_between(first_send, last_event) / 1000.0;
   double per_s = seconds > 0 ? static_cast<double>(latencies.size()) / seconds : 0;
-  double p50 = percentile_ms(latencies, 0.50);
-  double p99 = percentile_ms(latencies, 0.99);
+  double p50 = sim::percentile(latencies, 0.50);
+  double p99 = sim::percentile(latencies, 0.99);
 
   (void)(*feed)->stop(std::chrono::seconds{5});
   feed->reset();

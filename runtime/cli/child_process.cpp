@@ -1,7 +1,6 @@
 #include "runtime/cli/child_process.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -120,13 +119,6 @@ temp_dir::temp_dir(const std::string& prefix) {
 temp_dir::~temp_dir() {
   std::error_code ec;
   if (!path.empty()) std::filesystem::remove_all(path, ec);
-}
-
-double percentile_ms(const std::vector<double>& sorted_ms, double p) {
-  if (sorted_ms.empty()) return 0;
-  // Nearest rank: the smallest value with at least p of the samples at or below it.
-  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted_ms.size())));
-  return sorted_ms[std::clamp<std::size_t>(rank, 1, sorted_ms.size()) - 1];
 }
 
 std::string cpu_model() {

@@ -61,9 +61,6 @@ struct temp_dir {
   temp_dir& operator=(const temp_dir&) = delete;
 };
 
-/// Nearest-rank percentile `p` (0..1) of ascending `sorted_ms`; 0 if empty.
-double percentile_ms(const std::vector<double>& sorted_ms, double p);
-
 /// The CPU model from /proc/cpuinfo, for the record of a run.
 std::string cpu_model();
 

@@ -12,19 +12,13 @@ namespace sy::sim {
 
 namespace {
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())));
-  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
-}
-
-value latency_json(const std::vector<double>& ms) {
+value latency_json(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
   return {{"count", ms.size()},
           {"p50_ms", percentile(ms, 0.5)},
           {"p90_ms", percentile(ms, 0.9)},
           {"p99_ms", percentile(ms, 0.99)},
-          {"max_ms", ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end())}};
+          {"max_ms", ms.empty() ? 0.0 : ms.back()}};
 }
 
 value histogram_json(const value& h) {
@@ -58,6 +52,12 @@ private:
 };
 
 } // namespace
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
 
 std::uint64_t count_priority_inversions(const std::vector<root_record>& roots) {
   std::vector<const root_record*> done;

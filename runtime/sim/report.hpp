@@ -45,6 +45,10 @@ struct fault_mark {
   std::string label;
 };
 
+/// Nearest-rank percentile `p` (0..1) of ascending `sorted`: the smallest
+/// value with at least `p` of the samples at or below it; 0 if empty.
+double percentile(const std::vector<double>& sorted, double p);
+
 /// Pairs (high, low) of completed roots where the low-priority root was sent
 /// after the high-priority one but completed before it.
 std::uint64_t count_priority_inversions(const std::vector<root_record>& roots);
