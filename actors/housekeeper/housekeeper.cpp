@@ -335,7 +335,7 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
   while (!st.crashed.empty() && st.crashed.begin()->first <= now) {
     const auto& key = st.crashed.begin()->second.first;
     api_call(st, deps, "$JS.API.STREAM.PURGE." + std::string{pipeline::crashed_stream},
-             {{"filter", "sy.crashed.*." + key.substr(key.find('.') + 1)}});
+             {{"filter", pipeline::crashed_uid_filter(key.substr(key.find('.') + 1))}});
     delete_record(st, deps, st.crashed.begin()->second.second);
     st.crashed.erase(st.crashed.begin());
   }

@@ -16,11 +16,20 @@ std::string receiver_token(std::string_view receiver) {
   return receiver.empty() ? std::string{"_routing"} : identity_token(receiver);
 }
 
+/// `sy.crashed.<identity token>.*`: every entry of one identity.
+std::string identity_filter(std::string_view identity) {
+  return "sy.crashed." + receiver_token(identity) + ".*";
+}
+
 broker::outgoing_message index_message(const task& t) {
   return {crashed_subject(t.receiver, t.uid), encode(t), {}, {}, {}};
 }
 
 } // namespace
+
+std::string crashed_uid_filter(std::string_view uid) {
+  return "sy.crashed.*." + std::string{uid};
+}
 
 std::string crashed_subject(std::string_view receiver, std::string_view uid) {
   return "sy.crashed." + receiver_token(receiver) + "." + std::string{uid};
@@ -43,18 +52,17 @@ expected<void> index_crashed(broker::connection& conn, const task& t) {
 expected<void> unindex_crashed(broker::connection& conn, std::string_view uid) {
   // One message per subject and no consumers on this stream, so a purge by
   // subject is exact and moves nobody's position.
-  return broker::purge_stream(conn, crashed_stream, "sy.crashed.*." + std::string{uid});
+  return broker::purge_stream(conn, crashed_stream, crashed_uid_filter(uid));
 }
 
 expected<std::uint64_t> count_crashed(broker::connection& conn, std::string_view identity) {
-  return broker::count_subjects(conn, crashed_stream,
-                                "sy.crashed." + receiver_token(identity) + ".*");
+  return broker::count_subjects(conn, crashed_stream, identity_filter(identity));
 }
 
 expected<crashed_page> read_crashed(broker::connection& conn, std::string_view identity,
                                     std::uint64_t after, std::size_t limit) {
-  auto read = broker::read_stored_page(
-      conn, crashed_stream, "sy.crashed." + receiver_token(identity) + ".*", after, limit);
+  auto read =
+      broker::read_stored_page(conn, crashed_stream, identity_filter(identity), after, limit);
   if (!read) return read.error();
   crashed_page page;
   page.next = read->next;

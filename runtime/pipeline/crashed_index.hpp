@@ -27,6 +27,9 @@ inline constexpr const char* crashed_stream = "SY_CRASHED";
 /// the token `_routing`, which no identity can be.
 std::string crashed_subject(std::string_view receiver, std::string_view uid);
 
+/// `sy.crashed.*.<uid>`: the entry of task `uid`, whatever its identity.
+std::string crashed_uid_filter(std::string_view uid);
+
 /// Adds `t` (status Crashed) to the index; `done` gets the outcome on a
 /// connection thread. Asynchronous.
 void index_crashed_async(broker::connection& conn, const task& t,
