@@ -347,6 +347,14 @@ struct api_server::impl {
 
   // --- schedules -----------------------------------------------------------
 
+  /// The stored schedule `id`; "no schedule" (404) when there is none.
+  expected<broker::kv_entry> schedule_entry(const std::string& id) {
+    auto e = schedules->get(id);
+    if (!e && e.error().code == errc::not_found)
+      return make_error(errc::not_found, "no schedule \"" + id + "\"");
+    return e;
+  }
+
   void list_schedules(Response& res) {
     auto entries = schedules->entries(">");
     if (!entries) return reply_error(res, entries.error());
@@ -382,11 +390,8 @@ struct api_server::impl {
     // Read, change, write on the revision read: a run recorded meanwhile
     // makes us read again.
     for (int attempt = 0; attempt < 5; ++attempt) {
-      auto e = schedules->get(id);
-      if (!e)
-        return reply_error(res, e.error().code == errc::not_found
-                                    ? make_error(errc::not_found, "no schedule \"" + id + "\"")
-                                    : e.error());
+      auto e = schedule_entry(id);
+      if (!e) return reply_error(res, e.error());
       auto s = pipeline::schedule_from_json(value::parse(e->value, nullptr, false));
       if (!s) return reply_error(res, s.error());
       auto before = *s;
@@ -403,11 +408,8 @@ struct api_server::impl {
   }
 
   void remove_schedule(Response& res, const std::string& id) {
-    auto e = schedules->get(id);
-    if (!e)
-      return reply_error(res, e.error().code == errc::not_found
-                                  ? make_error(errc::not_found, "no schedule \"" + id + "\"")
-                                  : e.error());
+    auto e = schedule_entry(id);
+    if (!e) return reply_error(res, e.error());
     if (auto r = schedules->erase(id); !r) return reply_error(res, r.error());
     reply(res, 200, {{"id", id}, {"removed", true}});
   }
