@@ -96,6 +96,7 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
     cp.options.own_bind = cp.bind;
     cp.options.concurrency = c.concurrency;
     cp.options.task_timeout = c.task_timeout;
+    cp.options.record_started_after = c.record_started_after;
     cp.options.max_deliver = c.max_deliver;
     cp.options.external = external;
     cp.options.lease = c.lease;

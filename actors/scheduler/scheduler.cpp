@@ -48,6 +48,8 @@ struct flight {
   std::string lease;
   double lease_until = 0;
   double started_at = 0;
+  /// Its Started record was written.
+  bool started_recorded = false;
 };
 
 } // namespace
@@ -72,6 +74,8 @@ struct scheduler_state {
   std::optional<broker::kv_watcher> cancel_watch;
   std::map<std::string, flight> in_flight;
   std::vector<worker_actor> idle;
+  /// A `started_atom` is on its way (see `record_started`).
+  bool started_check_due = false;
   /// Commits started and not yet done.
   int committing = 0;
   /// Set by a graceful stop; answered once nothing is in flight.
@@ -271,8 +275,12 @@ void on_failure(self_pointer self, const scheduler_deps& deps, const scheduler_o
   dispatch(self, deps, opts);
 }
 
-/// Records the task `h` holds Started and counts it in flight.
-void start_task(const scheduler_deps& deps, const scheduler_options& opts, held& h) {
+/// Counts the task `h` holds in flight and marks it Started. Its record is
+/// written now when `record_now`, else by `record_started` once it has run
+/// `record_started_after`: most tasks end sooner and skip that write.
+/// Returns whether the record was written.
+bool start_task(const scheduler_deps& deps, const scheduler_options& opts, held& h,
+                bool record_now) {
   auto& t = h.job;
   auto meta = h.msg->metadata();
   t.attempt = meta ? static_cast<std::uint32_t>(meta->num_delivered) : 1;
@@ -282,7 +290,36 @@ void start_task(const scheduler_deps& deps, const scheduler_options& opts, held&
   m.queue_wait.observe(unix_now() - t.last_update);
   t.status = task_status::started;
   t.last_update = unix_now();
+  if (!record_now) return false;
   deps.tasks->put_async(pipeline::task_key(t), encode(t), [](expected<std::uint64_t>) {});
+  return true;
+}
+
+/// Writes the Started records of the tasks that have run
+/// `record_started_after` by now; checks again when the next one is due.
+/// Written from this actor before the task's result is handled, so before
+/// any terminal record of it (same connection, same order in the stream).
+void record_started(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
+  auto& st = self->state;
+  st.started_check_due = false;
+  auto after = std::chrono::duration<double>(opts.record_started_after).count();
+  auto now = unix_now();
+  double next_due = 0;
+  for (auto& [_, f] : st.in_flight) {
+    if (f.started_recorded) continue;
+    auto due = f.started_at + after;
+    if (due > now) {
+      next_due = next_due == 0 ? due : std::min(next_due, due);
+      continue;
+    }
+    f.started_recorded = true;
+    deps.tasks->put_async(pipeline::task_key(f.job), encode(f.job), [](expected<std::uint64_t>) {});
+  }
+  if (next_due == 0 || st.stopping) return;
+  st.started_check_due = true;
+  auto wait = std::chrono::duration<double>(next_due - now + 0.001);
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(wait),
+                     started_atom::value);
 }
 
 /// Ends `h` as cancelled, without running it, if an operator cancelled it.
@@ -306,7 +343,7 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
     if (drop_cancelled(self, deps, opts, *next)) continue;
     auto w = st.idle.back();
     st.idle.pop_back();
-    start_task(deps, opts, *next);
+    auto recorded = start_task(deps, opts, *next, opts.record_started_after.count() == 0);
     const auto& t = next->job;
     work_order order{t};
     st.in_flight.emplace(t.uid, flight{std::move(next->msg),
@@ -316,7 +353,12 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
                                        std::move(next->updates),
                                        {},
                                        0,
-                                       unix_now()});
+                                       unix_now(),
+                                       recorded});
+    if (!recorded && !st.started_check_due) {
+      st.started_check_due = true;
+      self->delayed_send(self, opts.record_started_after, started_atom::value);
+    }
     auto uid = t.uid;
     self->request(w, opts.task_timeout, run_atom::value, std::move(order))
         .then(
@@ -475,6 +517,7 @@ void heartbeat_all(scheduler_state& st, const scheduler_deps& deps) {
     // Written from this actor before any terminal record of the task, so
     // the stream keeps them in that order.
     f.job.last_update = now;
+    f.started_recorded = true;
     deps.tasks->put_async(pipeline::task_key(f.job), encode(f.job), [](expected<std::uint64_t>) {});
   }
 }
@@ -517,7 +560,7 @@ lease_batch lease_tasks(self_pointer self, const scheduler_deps& deps,
     auto next = pop_best(self, deps, opts);
     if (!next) break;
     if (drop_cancelled(self, deps, opts, *next)) continue;
-    start_task(deps, opts, *next);
+    start_task(deps, opts, *next, true);
     leased_task leased{next->job, new_uid(), unix_now() + lease_seconds(opts)};
     st.in_flight.emplace(leased.job.uid, flight{std::move(next->msg),
                                                 leased.job,
@@ -526,7 +569,8 @@ lease_batch lease_tasks(self_pointer self, const scheduler_deps& deps,
                                                 std::move(next->updates),
                                                 leased.lease,
                                                 leased.expires_at,
-                                                unix_now()});
+                                                unix_now(),
+                                                true});
     self->delayed_send(self, opts.lease, lease_atom::value, leased.job.uid, leased.lease);
     out.tasks.push_back(std::move(leased));
   }
@@ -602,6 +646,7 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
       [self, deps, opts](delivered_atom, delivery msg) {
         on_delivered(self, deps, opts, std::move(msg));
       },
+      [self, deps, opts](started_atom) { record_started(self, deps, opts); },
       [self, deps, opts](tick_atom) {
         heartbeat_all(self->state, deps);
         if (!self->state.stopping) self->delayed_send(self, opts.heartbeat, tick_atom::value);

@@ -42,6 +42,9 @@ struct scheduler_options {
   int concurrency = 1;
   /// A task running longer is recorded Crashed and its worker replaced.
   std::chrono::milliseconds task_timeout = std::chrono::minutes{10};
+  /// A node worker's task gets its Started record once it has run this
+  /// long (0: at once); leased tasks get it when leased.
+  std::chrono::milliseconds record_started_after{0};
   /// Interval of in-progress acks for every held message; must be well below
   /// the consumer's ack wait.
   std::chrono::milliseconds heartbeat = std::chrono::seconds{10};
@@ -94,8 +97,9 @@ struct scheduler_deps {
 /// true` hands back in-flight tasks too and replies at once.
 using scheduler_actor = caf::typed_actor<
     caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<tick_atom>,
-    caf::reacts_to<committed_atom>, caf::reacts_to<heartbeat_atom, std::string>,
-    caf::reacts_to<binds_atom, bind_update>, caf::reacts_to<last_run_atom, std::string, double>,
+    caf::reacts_to<started_atom>, caf::reacts_to<committed_atom>,
+    caf::reacts_to<heartbeat_atom, std::string>, caf::reacts_to<binds_atom, bind_update>,
+    caf::reacts_to<last_run_atom, std::string, double>,
     caf::replies_to<pop_atom, int>::with<lease_batch>,
     caf::replies_to<report_atom, lease_report>::with<report_reply>,
     caf::reacts_to<lease_atom, std::string, std::string>, caf::reacts_to<cancel_atom, std::string>,

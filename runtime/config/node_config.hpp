@@ -135,6 +135,9 @@ struct consumer_options {
   /// With `plugin = "sy.external"`: how long an external worker holds a
   /// popped task without reporting before it goes back to the queue.
   milliseconds lease = std::chrono::seconds{60};
+  /// A task's Started record is written once it has run this long (0: when
+  /// it starts); shorter tasks go from Spawned to Finished.
+  milliseconds record_started_after = std::chrono::milliseconds{250};
   /// Interval of in-progress heartbeats sent while a task runs.
   milliseconds heartbeat = std::chrono::seconds{30};
   /// Deliveries before a task becomes Crashed; `load` copies

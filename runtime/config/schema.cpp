@@ -138,6 +138,7 @@ std::vector<key_spec<consumer_options>> make_consumer_schema() {
       {"concurrency", integer(1, 4096), field(&c::concurrency)},
       {"task_timeout", duration(ms), field(&c::task_timeout)},
       {"lease", duration(ms), field(&c::lease)},
+      {"record_started_after", duration(milliseconds{0}), field(&c::record_started_after)},
       {"heartbeat", duration(ms), field(&c::heartbeat)},
       {"max_deliver", integer(1, 100), field(&c::max_deliver)},
       {"scheduler", plugin_choice(), field(&c::scheduler)},

@@ -7,6 +7,7 @@
 #include "tests/integration/pipeline_fixture.hpp"
 
 #include <csignal>
+#include <optional>
 #include <thread>
 
 using namespace sy;
@@ -193,6 +194,34 @@ CAF_TEST(a task past its timeout is recorded Crashed) {
   REQUIRE_EVENT(root, node);
   CAF_CHECK_EQUAL(receivers(root, "Crashed"), names{"hangs"});
   CAF_CHECK(node.wait_for_log("timed out after 200 ms; replacing the worker"));
+}
+
+CAF_TEST(a running task is recorded Started once it ran record_started_after) {
+  node_process node{"[router]\ninstances = 1\n" +
+                        consumer("slow", R"([{type = "job"}])", "{ service_time_ms = 2500 }") +
+                        "record_started_after = \"1s\"\n",
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks);
+  auto sent = std::chrono::steady_clock::now();
+  auto root = send({{"type", "job"}});
+  auto key = root + "." + fork_uid(root, "slow");
+  // The task starts within milliseconds of the send; its record must stay
+  // Spawned for the first second it runs and say Started before it ends.
+  std::optional<std::chrono::steady_clock::duration> started_after;
+  while (!started_after && std::chrono::steady_clock::now() - sent < std::chrono::seconds{5}) {
+    auto entry = tasks->get(key);
+    if (entry)
+      if (auto t = decode_task(entry->value); t && t->status == task_status::started)
+        started_after = std::chrono::steady_clock::now() - sent;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  CAF_REQUIRE(started_after);
+  CAF_CHECK(*started_after >= std::chrono::milliseconds{950});
+  CAF_CHECK(*started_after < std::chrono::milliseconds{2500});
+  REQUIRE_EVENT(root, node);
+  CAF_CHECK_EQUAL(receivers(root, "Finished"), names{"slow"});
 }
 
 CAF_TEST(a task delivered more than max_deliver times is recorded Crashed) {
