@@ -262,7 +262,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   popts.start_paused = true;
   popts.on_message = [me, feed_credit](broker::message m) {
     auto meta = m.metadata();
-    feed_credit->release();
+    feed_credit->release(m);
     if (meta) caf::anon_send(me, to_entry(m, meta->stream_seq));
   };
   auto feed = broker::pull_consumer::start(deps.conn, std::move(popts));
@@ -373,8 +373,7 @@ void remove_bind(housekeeper_state& st, const housekeeper_deps& deps,
     st.log->warn("cannot remove bind {}: {}", identity, r.error().message);
     return;
   }
-  (void)broker::delete_consumer(*deps.conn, pipeline::queues_stream,
-                                pipeline::queue_durable(identity));
+  (void)pipeline::delete_queue_consumers(*deps.conn, identity);
   auto drain = pipeline::queue_drain::start(
       deps.conn, deps.tasks, identity,
       "non-persistent identity " + identity + " had no live replica for " + std::to_string(ttl) +

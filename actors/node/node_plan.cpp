@@ -1,6 +1,7 @@
 #include "actors/node/node_plan.hpp"
 
 #include "runtime/broker/consumer_spec.hpp"
+#include "runtime/log/log.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/plugin/loader.hpp"
 
@@ -121,42 +122,76 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
   return plan;
 }
 
+namespace {
+
+/// Deletes `durable`, a consumer of an earlier version whose filter overlaps
+/// the per-priority ones (a work-queue stream refuses overlaps); what it held
+/// unacked is delivered again through the new ones.
+expected<void> remove_shared_durable(broker::connection& conn, const std::string& stream,
+                                     const std::string& durable, const std::string& whose) {
+  if (!broker::consumer_info(conn, stream, durable)) return {};
+  log::get("node")->warn("removing the {} shared consumer \"{}\" of an earlier version (one "
+                         "per priority now); nodes still using it stop taking its tasks",
+                         whose, durable);
+  auto r = broker::delete_consumer(conn, stream, durable);
+  if (!r && r.error().code != errc::not_found) return r.error();
+  return {};
+}
+
+} // namespace
+
 expected<void> register_binds(broker::connection& conn, broker::kv_bucket& binds,
                               const node_plan& plan, const config::node_config& cfg) {
-  broker::consumer_spec router_spec;
-  router_spec.stream = pipeline::unrouted_stream;
-  router_spec.durable = pipeline::router_durable;
-  router_spec.ack_wait = cfg.broker.ack_wait;
-  router_spec.max_ack_pending = 20000;
-  router_spec.description = "switchyard routers";
-  if (auto r = broker::ensure_consumer(conn, router_spec); !r) return r.error();
-  for (const auto& c : plan.consumers) {
+  if (auto r = remove_shared_durable(conn, pipeline::unrouted_stream,
+                                     pipeline::shared_router_durable, "routers'");
+      !r)
+    return r;
+  for (auto p : pipeline::priorities) {
     broker::consumer_spec spec;
-    spec.stream = pipeline::queues_stream;
-    spec.durable = pipeline::queue_durable(c.bind.identity);
-    spec.filter_subject = pipeline::queue_filter(c.bind.identity);
-    spec.ack_wait = c.ack_wait;
+    spec.stream = pipeline::unrouted_stream;
+    spec.durable = pipeline::router_durable(p);
+    spec.filter_subject = pipeline::unrouted_subject(p);
+    spec.ack_wait = cfg.broker.ack_wait;
     spec.max_ack_pending = 20000;
-    spec.description = "switchyard consumer " + c.bind.identity;
+    spec.description = "switchyard routers, " + std::string{to_string(p)} + " priority";
     if (auto r = broker::ensure_consumer(conn, spec); !r) return r.error();
-    if (auto r = binds.put(c.bind.identity, pipeline::to_json(c.bind).dump()); !r) return r.error();
+  }
+  for (const auto& c : plan.consumers) {
+    const auto& identity = c.bind.identity;
+    if (auto r = remove_shared_durable(conn, pipeline::queues_stream,
+                                       pipeline::shared_queue_durable(identity),
+                                       "queue " + identity + "'s");
+        !r)
+      return r;
+    for (auto p : pipeline::priorities) {
+      broker::consumer_spec spec;
+      spec.stream = pipeline::queues_stream;
+      spec.durable = pipeline::queue_durable(identity, p);
+      spec.filter_subject = pipeline::queue_subject(identity, p);
+      spec.ack_wait = c.ack_wait;
+      spec.max_ack_pending = 20000;
+      spec.description =
+          "switchyard consumer " + identity + ", " + std::string{to_string(p)} + " priority";
+      if (auto r = broker::ensure_consumer(conn, spec); !r) return r.error();
+    }
+    if (auto r = binds.put(identity, pipeline::to_json(c.bind).dump()); !r) return r.error();
   }
   return {};
 }
 
-broker::pull_options router_pull_options(const config::node_config& cfg) {
+broker::pull_options router_pull_options(const config::node_config& cfg, priority p) {
   broker::pull_options opts;
   opts.stream = pipeline::unrouted_stream;
-  opts.consumer = pipeline::router_durable;
+  opts.consumer = pipeline::router_durable(p);
   opts.window = cfg.router.batch;
   opts.batch = std::max(1, cfg.router.batch / 4);
   return opts;
 }
 
-broker::pull_options queue_pull_options(const consumer_plan& plan) {
+broker::pull_options queue_pull_options(const consumer_plan& plan, priority p) {
   broker::pull_options opts;
   opts.stream = pipeline::queues_stream;
-  opts.consumer = pipeline::queue_durable(plan.bind.identity);
+  opts.consumer = pipeline::queue_durable(plan.bind.identity, p);
   opts.window = std::max(min_window, window_per_worker * plan.options.concurrency);
   opts.batch = std::max(1, opts.window / 4);
   opts.expires = queue_pull_expires;

@@ -54,7 +54,7 @@ expected<void> register_binds(broker::connection& conn, broker::kv_bucket& binds
                               const node_plan& plan, const config::node_config& cfg);
 
 /// How routers and schedulers pull (window, batch; callbacks left empty).
-broker::pull_options router_pull_options(const config::node_config& cfg);
-broker::pull_options queue_pull_options(const consumer_plan& plan);
+broker::pull_options router_pull_options(const config::node_config& cfg, priority p);
+broker::pull_options queue_pull_options(const consumer_plan& plan, priority p);
 
 } // namespace sy::actors

@@ -48,7 +48,7 @@ struct route_job : std::enable_shared_from_this<route_job> {
       log::get("router")->warn("[{} {}] routing failed, retrying in {}s: {}", unrouted.uid,
                                unrouted.root_uid, retry_delay.count(), first_error);
       (void)msg->nak(retry_delay);
-      deps.pull_credit->release();
+      deps.pull_credit->release(*msg);
       return;
     }
     mark_routed();
@@ -71,7 +71,7 @@ struct route_job : std::enable_shared_from_this<route_job> {
                                                        self->unrouted.uid, stored.error().message);
                               (void)self->msg->nak(retry_delay);
                             }
-                            self->deps.pull_credit->release();
+                            self->deps.pull_credit->release(*self->msg);
                           });
   }
 };
@@ -88,7 +88,7 @@ void park(const router_deps& deps, const delivery& msg, const std::string& reaso
       (void)msg->ack();
     else
       (void)msg->nak(retry_delay);
-    deps.pull_credit->release();
+    deps.pull_credit->release(*msg);
   });
 }
 
@@ -166,14 +166,14 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
                   if (!r.error.empty()) {
                     self->state.log->warn("[{}] cannot read record, retrying: {}", t.uid, r.error);
                     (void)msg->nak(retry_delay);
-                    return deps.pull_credit->release();
+                    return deps.pull_credit->release(*msg);
                   }
                   auto record = r.value ? decode_task(*r.value)
                                         : expected<task>{make_error(errc::not_found, "no record")};
                   if (!record || record->status != task_status::declared) {
                     self->state.log->debug("[{}] already routed, acking the redelivery", t.uid);
                     (void)msg->ack();
-                    return deps.pull_credit->release();
+                    return deps.pull_credit->release(*msg);
                   }
                   route(self->state, deps, std::move(msg), std::move(t));
                 },
@@ -181,7 +181,7 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
                   self->state.log->warn("record lookup failed, retrying: {}",
                                         self->system().render(e));
                   (void)msg->nak(retry_delay);
-                  deps.pull_credit->release();
+                  deps.pull_credit->release(*msg);
                 });
       },
       [self](binds_atom, const bind_update& update) {

@@ -105,7 +105,7 @@ void start_commit(self_pointer self, const scheduler_deps& deps, const scheduler
 
 void hand_back(const scheduler_deps& deps, const delivery& msg) {
   (void)msg->nak(hand_back_delay);
-  deps.pull_credit->release();
+  deps.pull_credit->release(*msg);
 }
 
 void maybe_stopped(self_pointer self) {
@@ -458,7 +458,7 @@ void on_delivered(self_pointer self, const scheduler_deps& deps, const scheduler
     st.log->error("[{}] terminating undecodable message on {}: {}", opts.own_bind.identity,
                   msg->subject(), decoded.error().message);
     (void)msg->term();
-    return deps.pull_credit->release();
+    return deps.pull_credit->release(*msg);
   }
   auto meta = msg->metadata();
   auto delivered = meta ? meta->num_delivered : 1;
@@ -481,7 +481,7 @@ void on_delivered(self_pointer self, const scheduler_deps& deps, const scheduler
                                      t.root_uid, opts.own_bind.identity);
               deps.metrics->of(opts.own_bind.identity).duplicates++;
               (void)msg->ack();
-              return deps.pull_credit->release();
+              return deps.pull_credit->release(*msg);
             }
             enqueue(self, deps, opts, std::move(msg), std::move(t));
           },

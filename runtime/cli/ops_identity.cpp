@@ -102,14 +102,11 @@ int run_delete(const ops_flags& flags, const std::string& identity) {
     return negative("identity " + identity + " is served by live node(s) " + names +
                     "; stop them first");
   auto bind = session->binds->get(identity);
-  auto durable = pipeline::queue_durable(identity);
-  auto queue = broker::consumer_info(*session->conn, pipeline::queues_stream, durable);
-  if (!bind && !queue) return negative("no bind and no queue for identity " + identity);
   if (bind)
     if (auto r = session->binds->purge(identity); !r) return failed(r.error());
-  if (queue)
-    if (auto r = broker::delete_consumer(*session->conn, pipeline::queues_stream, durable); !r)
-      return failed(r.error());
+  auto consumers = pipeline::delete_queue_consumers(*session->conn, identity);
+  if (!consumers) return failed(consumers.error());
+  if (!bind && *consumers == 0) return negative("no bind and no queue for identity " + identity);
   auto removed = drain_queue(*session, identity);
   if (!removed) return failed(removed.error());
   if (flags.json)

@@ -1,5 +1,6 @@
 #include "runtime/pipeline/layout.hpp"
 
+#include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/broker/object_store.hpp"
 #include "runtime/broker/stream_spec.hpp"
@@ -9,6 +10,14 @@ namespace sy::pipeline {
 
 std::string unrouted_subject(priority p) {
   return "sy.unrouted." + std::string{to_string(p)};
+}
+
+std::string queue_durable(std::string_view identity, priority p) {
+  return identity_token(identity) + "_" + std::string{to_string(p)};
+}
+
+std::string router_durable(priority p) {
+  return "router-" + std::string{to_string(p)};
 }
 
 std::string identity_token(std::string_view identity) {
@@ -134,6 +143,21 @@ expected<void> ensure_layout(broker::connection& conn, const layout_options& opt
   resources.storage = storage(opts);
   if (auto r = broker::object_store::ensure(shared, resources); !r) return r.error();
   return {};
+}
+
+expected<int> delete_queue_consumers(broker::connection& conn, std::string_view identity) {
+  std::vector<std::string> names{shared_queue_durable(identity)};
+  for (auto p : priorities)
+    names.push_back(queue_durable(identity, p));
+  int deleted = 0;
+  for (const auto& name : names) {
+    auto r = broker::delete_consumer(conn, queues_stream, name);
+    if (r)
+      ++deleted;
+    else if (r.error().code != errc::not_found)
+      return r.error();
+  }
+  return deleted;
 }
 
 } // namespace sy::pipeline

@@ -34,8 +34,15 @@ inline constexpr const char* schedules_bucket = "sy_schedules";
 /// token>.<uid>`, value Unix seconds; entries live `cancelled_ttl`.
 inline constexpr const char* cancelled_bucket = "sy_cancelled";
 inline constexpr std::chrono::hours cancelled_ttl{24 * 7};
-/// The durable consumer every router shares.
-inline constexpr const char* router_durable = "router";
+/// The priorities, highest first.
+inline constexpr priority priorities[] = {priority::high, priority::normal, priority::low};
+/// The durable consumer of one priority's unrouted tasks, shared by every
+/// router: `router-<priority>`, on `sy.unrouted.<priority>`. One per
+/// priority, so a backlog of low tasks does not hold up high ones.
+std::string router_durable(priority p);
+/// The one durable all priorities shared in earlier versions; it overlaps
+/// the ones above, so a node removes it (docs/OPERATIONS.md "Upgrading").
+inline constexpr const char* shared_router_durable = "router";
 
 /// `sy.unrouted.<priority>`.
 std::string unrouted_subject(priority p);
@@ -47,8 +54,16 @@ std::string identity_token(std::string_view identity);
 std::string queue_subject(std::string_view identity, priority p);
 /// `sy.queue.<identity token>.>`: every priority of one identity's queue.
 std::string queue_filter(std::string_view identity);
-/// The durable consumer of one identity's queue: its identity token.
-inline std::string queue_durable(std::string_view identity) {
+/// The durable consumer of one priority of an identity's queue,
+/// `<identity token>_<priority>`, on `sy.queue.<identity token>.<priority>`:
+/// the identity's scheduler pulls the three at once, so a high task is
+/// delivered while lows wait in the stream. (`_` occurs in no token, so no
+/// name of the shared durable below can clash.)
+std::string queue_durable(std::string_view identity, priority p);
+/// The one durable per identity, on every priority, of earlier versions:
+/// the identity token. Its filter overlaps the ones above; a node serving
+/// the identity removes it (docs/OPERATIONS.md "Upgrading").
+inline std::string shared_queue_durable(std::string_view identity) {
   return identity_token(identity);
 }
 /// `<root_uid>.<uid>`: a task's key in `sy_tasks`.
@@ -87,5 +102,10 @@ struct layout_options {
 /// stream and the field). Idempotent, safe from several nodes at once.
 /// Blocking.
 expected<void> ensure_layout(broker::connection& conn, const layout_options& opts);
+
+/// Deletes the durable consumers of `identity`'s queue (one per priority,
+/// and the shared one of earlier versions) and returns how many there were.
+/// Blocking.
+expected<int> delete_queue_consumers(broker::connection& conn, std::string_view identity);
 
 } // namespace sy::pipeline

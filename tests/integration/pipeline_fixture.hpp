@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -105,6 +106,21 @@ struct pipeline_fixture {
     return out;
   }
 
+  /// The queue consumers of `identity` (one per priority), their counters
+  /// summed; nothing when one cannot be read.
+  std::optional<broker::consumer_state> queue_state(const std::string& identity) {
+    broker::consumer_state sum;
+    for (auto p : pipeline::priorities) {
+      auto c = broker::consumer_info(*conn, pipeline::queues_stream,
+                                     pipeline::queue_durable(identity, p));
+      if (!c) return std::nullopt;
+      sum.num_pending += c->num_pending;
+      sum.num_ack_pending += c->num_ack_pending;
+      sum.num_redelivered += c->num_redelivered;
+    }
+    return sum;
+  }
+
   /// What the broker holds, for the log of a failed test: stream and
   /// consumer counters and the task records left, by status.
   std::string dump_state() {
@@ -113,12 +129,15 @@ struct pipeline_fixture {
       if (auto st = broker::stream_info(*conn, stream))
         out << stream << ": " << st->messages << " messages\n";
     }
-    for (auto [stream, durable] :
-         {std::pair{pipeline::unrouted_stream, "router"}, {pipeline::queues_stream, "work"}}) {
-      if (auto c = broker::consumer_info(*conn, stream, durable))
-        out << durable << ": pending " << c->num_pending << ", ack pending " << c->num_ack_pending
-            << ", redelivered " << c->num_redelivered << "\n";
-    }
+    auto counters = [&](const std::string& name, const broker::consumer_state& c) {
+      out << name << ": pending " << c.num_pending << ", ack pending " << c.num_ack_pending
+          << ", redelivered " << c.num_redelivered << "\n";
+    };
+    for (auto p : pipeline::priorities)
+      if (auto c =
+              broker::consumer_info(*conn, pipeline::unrouted_stream, pipeline::router_durable(p)))
+        counters(pipeline::router_durable(p), *c);
+    if (auto c = queue_state("work")) counters("queue work", *c);
     if (auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket)) {
       std::map<std::string, int> by_status;
       if (auto entries = tasks->entries(">")) {

@@ -6,6 +6,7 @@
 #include "runtime/task/uid.hpp"
 #include "tests/integration/pipeline_fixture.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <optional>
 #include <thread>
@@ -116,6 +117,92 @@ CAF_TEST(higher priority tasks overtake waiting lower ones) {
   CAF_CHECK_LESS(pos, 4);
 }
 
+CAF_TEST(a high priority task is routed ahead of a low backlog) {
+  // A backlog of low roots matching no bind waits in SY_UNROUTED before any
+  // router runs; a high root sent once the node runs must not wait for it.
+  constexpr int backlog = 20000;
+  std::atomic<int> confirmed{0};
+  std::atomic<int> failed{0};
+  for (int i = 0; i < backlog; ++i)
+    producer->send_async(make_task({{"type", "bulk"}, {"n", i}}, value::object(), priority::low),
+                         [&](expected<std::string> uid) { (uid ? confirmed : failed)++; });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+  while (confirmed + failed < backlog && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  CAF_REQUIRE_EQUAL(confirmed.load(), backlog);
+  node_process node{"[router]\ninstances = 1\n" + consumer("urgent", R"([{type = "urgent"}])"),
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto high = send({{"type", "urgent"}}, priority::high);
+  REQUIRE_EVENT(high, node);
+  CAF_CHECK_EQUAL(receivers(high, "Finished"), names{"urgent"});
+  auto low = broker::consumer_info(*conn, pipeline::unrouted_stream,
+                                   pipeline::router_durable(priority::low));
+  CAF_REQUIRE(low);
+  // Routed in arrival order, it would have come after every low one.
+  CAF_CHECK_GREATER(low->num_pending, 1000u);
+}
+
+CAF_TEST(a high priority task overtakes a low backlog waiting in its queue) {
+  // Far more lows than the scheduler's window: they wait in SY_QUEUES. A
+  // high task must not wait for the ones ahead of it in the stream.
+  node_process node{"[router]\ninstances = 1\n" +
+                        consumer("work", R"([{type = "job"}])", "{ service_time_ms = 2 }", 1),
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  constexpr int backlog = 2000;
+  std::vector<std::string> lows;
+  std::mutex sent_mutex;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < backlog; ++i)
+    producer->send_async(make_task({{"type", "job"}, {"n", i}}, value::object(), priority::low),
+                         [&](expected<std::string> uid) {
+                           if (uid) {
+                             std::lock_guard<std::mutex> guard{sent_mutex};
+                             lows.push_back(*uid);
+                           }
+                           answered++;
+                         });
+  while (answered < backlog)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  CAF_REQUIRE_EQUAL(lows.size(), static_cast<std::size_t>(backlog));
+  auto high = send({{"type", "job"}, {"n", -1}}, priority::high);
+  REQUIRE_EVENT(high, node);
+  std::size_t lows_done = 0;
+  {
+    std::lock_guard<std::mutex> guard{mutex};
+    for (const auto& r : lows)
+      lows_done += events.count(r);
+  }
+  // In arrival order it would have come after all of them (about 4 s of
+  // work); it may wait for the lows the scheduler already held.
+  CAF_CHECK_LESS(lows_done, static_cast<std::size_t>(backlog / 2));
+  CAF_CHECK_EQUAL(wait_all(lows, 60), lows.size());
+}
+
+CAF_TEST(the shared consumers of earlier versions are replaced by one per priority) {
+  broker::consumer_spec routers;
+  routers.stream = pipeline::unrouted_stream;
+  routers.durable = pipeline::shared_router_durable;
+  CAF_REQUIRE(broker::ensure_consumer(*conn, routers));
+  broker::consumer_spec queue;
+  queue.stream = pipeline::queues_stream;
+  queue.durable = pipeline::shared_queue_durable("work");
+  queue.filter_subject = pipeline::queue_filter("work");
+  CAF_REQUIRE(broker::ensure_consumer(*conn, queue));
+  auto root = send({{"type", "job"}});
+  node_process node{"[router]\ninstances = 1\n" + consumer("work", R"([{type = "job"}])"),
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("removing the routers' shared consumer \"router\""));
+  CAF_CHECK(node.wait_for_log("removing the queue work's shared consumer \"work\""));
+  REQUIRE_EVENT(root, node);
+  CAF_CHECK_EQUAL(receivers(root, "Finished"), names{"work"});
+  for (const auto& old : {routers, queue}) {
+    auto gone = broker::consumer_info(*conn, old.stream, old.durable);
+    CAF_CHECK(!gone && gone.error().code == errc::not_found);
+  }
+}
+
 CAF_TEST(malformed bytes are parked and routing goes on) {
   node_process node{routing_node(), server.url()};
   CAF_CHECK(node.wait_for_log("running"));
@@ -155,7 +242,7 @@ CAF_TEST(a node killed mid run loses no task) {
   bool drained = false;
   for (int i = 0; i < 300 && !drained; ++i) {
     auto stream = broker::stream_info(*conn, pipeline::queues_stream);
-    auto queue = broker::consumer_info(*conn, pipeline::queues_stream, "work");
+    auto queue = queue_state("work");
     drained = stream && stream->messages == 0 && queue && queue->num_ack_pending == 0;
     if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
@@ -239,7 +326,7 @@ CAF_TEST(a task delivered more than max_deliver times is recorded Crashed) {
   REQUIRE_EVENT(root, b);
   CAF_CHECK_EQUAL(receivers(root, "Crashed"), names{"work"});
   CAF_CHECK(b.wait_for_log("delivered 2 times without finishing"));
-  auto queue = broker::consumer_info(*conn, pipeline::queues_stream, "work");
+  auto queue = queue_state("work");
   CAF_CHECK(queue && queue->num_pending == 0 && queue->num_ack_pending == 0);
 }
 
