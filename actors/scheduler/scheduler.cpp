@@ -16,7 +16,6 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace sy::actors {
 
@@ -68,9 +67,10 @@ struct scheduler_state {
   /// kept current from bucket `sy_runs` by `runs_watch`.
   std::unordered_map<std::string, double> last_run;
   std::optional<broker::kv_watcher> runs_watch;
-  /// Tasks of this identity an operator cancelled (bucket `sy_cancelled`):
+  /// Tasks of this identity an operator cancelled (bucket `sy_cancelled`),
+  /// with when their entry expires there (Unix seconds; forgotten then):
   /// never started; a running one ends as cancelled whatever it returns.
-  std::unordered_set<std::string> cancelled;
+  std::unordered_map<std::string, double> cancelled;
   std::optional<broker::kv_watcher> cancel_watch;
   std::map<std::string, flight> in_flight;
   std::vector<worker_actor> idle;
@@ -211,8 +211,10 @@ void watch_cancels(self_pointer self, const scheduler_deps& deps, const schedule
   auto prefix = pipeline::identity_token(opts.own_bind.identity) + ".";
   scheduler_actor me = self;
   auto watch = deps.cancelled->watch(prefix + ">", [me, prefix](const broker::kv_entry& e) {
-    if (e.operation == broker::kv_operation::put)
-      caf::anon_send(me, cancel_atom::value, e.key.substr(prefix.size()));
+    if (e.operation != broker::kv_operation::put) return;
+    auto expires = e.created + pipeline::cancelled_ttl;
+    caf::anon_send(me, cancel_atom::value, e.key.substr(prefix.size()),
+                   std::chrono::duration<double>(expires.time_since_epoch()).count());
   });
   if (!watch)
     self->state.log->warn("[{}] cannot follow cancellations in {}: {}; a cancelled task that is "
@@ -522,6 +524,13 @@ void heartbeat_all(scheduler_state& st, const scheduler_deps& deps) {
   }
 }
 
+/// The bucket dropped these entries; a task still queued then runs.
+void forget_expired_cancels(scheduler_state& st) {
+  auto now = unix_now();
+  for (auto i = st.cancelled.begin(); i != st.cancelled.end();)
+    i = i->second < now ? st.cancelled.erase(i) : std::next(i);
+}
+
 void hand_back_held(const scheduler_deps& deps, const held& h) {
   hand_back(deps, h.msg);
   for (const auto& u : h.updates)
@@ -649,6 +658,7 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
       [self, deps, opts](started_atom) { record_started(self, deps, opts); },
       [self, deps, opts](tick_atom) {
         heartbeat_all(self->state, deps);
+        forget_expired_cancels(self->state);
         if (!self->state.stopping) self->delayed_send(self, opts.heartbeat, tick_atom::value);
       },
       [self](last_run_atom, const std::string& hash, double at) {
@@ -662,9 +672,9 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
       [self, deps, opts](lease_atom, const std::string& uid, const std::string& lease) {
         expire_lease(self, deps, opts, uid, lease);
       },
-      [self](cancel_atom, const std::string& uid) {
+      [self](cancel_atom, const std::string& uid, double expires) {
         auto& st = self->state;
-        st.cancelled.insert(uid);
+        st.cancelled[uid] = expires;
         // A running task learns it through its cancelled flag (consumers
         // that look at it stop early); its outcome is replaced anyway.
         auto i = st.in_flight.find(uid);

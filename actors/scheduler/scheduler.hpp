@@ -95,15 +95,17 @@ struct scheduler_deps {
 /// `stop_atom, false` stops gracefully: queued tasks are handed back, the
 /// reply comes once in-flight tasks finished and were committed. `stop_atom,
 /// true` hands back in-flight tasks too and replies at once.
-using scheduler_actor = caf::typed_actor<
-    caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<tick_atom>,
-    caf::reacts_to<started_atom>, caf::reacts_to<committed_atom>,
-    caf::reacts_to<heartbeat_atom, std::string>, caf::reacts_to<binds_atom, bind_update>,
-    caf::reacts_to<last_run_atom, std::string, double>,
-    caf::replies_to<pop_atom, int>::with<lease_batch>,
-    caf::replies_to<report_atom, lease_report>::with<report_reply>,
-    caf::reacts_to<lease_atom, std::string, std::string>, caf::reacts_to<cancel_atom, std::string>,
-    caf::replies_to<stop_atom, bool>::with<stopped_atom>>;
+using scheduler_actor =
+    caf::typed_actor<caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<tick_atom>,
+                     caf::reacts_to<started_atom>, caf::reacts_to<committed_atom>,
+                     caf::reacts_to<heartbeat_atom, std::string>,
+                     caf::reacts_to<binds_atom, bind_update>,
+                     caf::reacts_to<last_run_atom, std::string, double>,
+                     caf::replies_to<pop_atom, int>::with<lease_batch>,
+                     caf::replies_to<report_atom, lease_report>::with<report_reply>,
+                     caf::reacts_to<lease_atom, std::string, std::string>,
+                     caf::reacts_to<cancel_atom, std::string, double>,
+                     caf::replies_to<stop_atom, bool>::with<stopped_atom>>;
 
 /// Spawns a scheduler and its `concurrency` workers on `sys`.
 scheduler_actor spawn_scheduler(caf::actor_system& sys, scheduler_deps deps,
