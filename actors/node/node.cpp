@@ -222,6 +222,7 @@ int run_node(const config::loaded_config& loaded) {
   auto metrics = std::make_shared<pipeline::metrics>();
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", cfg.node.threads);
+  sys_cfg.set("scheduler.policy", caf::atom_from_string(cfg.node.thread_policy));
   int exit_code = 0;
   auto resources = std::make_shared<pipeline::resource_store>(*conn);
   // Each queue's scheduler and ranker. Made once already while planning:

@@ -29,6 +29,10 @@ struct node_options {
   milliseconds heartbeat_interval = std::chrono::seconds{5};
   /// CAF scheduler threads (`scheduler.max-threads`).
   int threads = 2;
+  /// How those threads find work (CAF's `scheduler.policy`): "sharing", one
+  /// queue all threads wait on, or "stealing", a queue per thread with
+  /// polling (docs/BENCHMARKS.md compares them).
+  std::string thread_policy = "sharing";
 };
 
 /// [broker]: NATS JetStream.

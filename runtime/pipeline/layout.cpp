@@ -13,7 +13,7 @@ std::string unrouted_subject(priority p) {
 }
 
 std::string queue_durable(std::string_view identity, priority p) {
-  return identity_token(identity) + "_" + std::string{to_string(p)};
+  return identity_token(identity) + "@" + std::string{to_string(p)};
 }
 
 std::string router_durable(priority p) {

@@ -55,10 +55,11 @@ std::string queue_subject(std::string_view identity, priority p);
 /// `sy.queue.<identity token>.>`: every priority of one identity's queue.
 std::string queue_filter(std::string_view identity);
 /// The durable consumer of one priority of an identity's queue,
-/// `<identity token>_<priority>`, on `sy.queue.<identity token>.<priority>`:
+/// `<identity token>@<priority>`, on `sy.queue.<identity token>.<priority>`:
 /// the identity's scheduler pulls the three at once, so a high task is
-/// delivered while lows wait in the stream. (`_` occurs in no token, so no
-/// name of the shared durable below can clash.)
+/// delivered while lows wait in the stream. (`@` occurs in no identity
+/// token, so these names are distinct from each other and from every name
+/// of the shared durables below.)
 std::string queue_durable(std::string_view identity, priority p);
 /// The one durable per identity, on every priority, of earlier versions:
 /// the identity token. Its filter overlaps the ones above; a node serving

@@ -98,6 +98,9 @@ CAF_TEST(bad enum values list the accepted ones) {
   CAF_CHECK_EQUAL(error_of("[log.levels]\nrouter = \"chatty\"\n"),
                   path() + ":2: key \"log.levels.router\": expected one of trace, debug, info, "
                            "warn, error, critical, off; got \"chatty\"");
+  CAF_CHECK_EQUAL(error_of("[node]\nthread_policy = \"greedy\"\n"),
+                  path() + ":2: key \"node.thread_policy\": expected one of sharing, stealing; "
+                           "got \"greedy\"");
 }
 
 CAF_TEST(bad durations are rejected with the key and line) {
