@@ -82,4 +82,10 @@ private:
   pid_t pid_ = -1;
 };
 
+/// A TCP port on loopback that nobody listens on right now (bound and
+/// released: another process could take it before it is used, which then
+/// fails visibly). For ports nats-server cannot choose itself, such as a
+/// cluster's route ports; its client port can be 0.
+std::uint16_t free_loopback_port();
+
 } // namespace sy::broker

@@ -6,6 +6,7 @@
 // was confirmed) and its analysis was never announced within the drain
 // timeout.
 
+#include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/cli/child_process.hpp"
 #include "runtime/cli/command.hpp"
@@ -22,10 +23,8 @@
 #include <iomanip>
 #include <iostream>
 #include <mutex>
-#include <netinet/in.h>
 #include <random>
 #include <set>
-#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
@@ -43,20 +42,6 @@ struct simulate_options {
   bool quiet = false;
 };
 
-/// A free TCP port on loopback (bound and released: another process could
-/// take it in between, which a failing start then reports).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 /// The nats-server processes of a run: one, or a cluster of three.
 class brokers {
 public:
@@ -64,8 +49,8 @@ public:
     int n = cluster ? 3 : 1;
     std::vector<int> client, route;
     for (int i = 0; i < n; ++i) {
-      client.push_back(free_port());
-      route.push_back(free_port());
+      client.push_back(broker::free_loopback_port());
+      route.push_back(broker::free_loopback_port());
     }
     for (int i = 0; i < n; ++i) {
       auto name = "s" + std::to_string(i + 1);
@@ -180,15 +165,14 @@ void produce(run_state& st, pipeline::producer& producer, const sim::producer_sp
   }
 }
 
-/// Tasks per identity in SY_QUEUES (`sy.queue.<token>.<priority>`) and in
-/// SY_UNROUTED ("(routing)").
+/// Tasks per identity token in SY_QUEUES and in SY_UNROUTED ("(routing)").
 std::map<std::string, std::uint64_t> queue_depth(broker::connection& conn) {
   std::map<std::string, std::uint64_t> out;
-  if (auto counts = broker::subject_counts(conn, pipeline::queues_stream, "sy.queue.>")) {
-    for (const auto& [subject, n] : *counts) {
-      auto first = subject.find('.', 9); // after "sy.queue."
-      out[subject.substr(9, first - 9)] += n;
-    }
+  if (auto counts =
+          broker::subject_counts(conn, pipeline::queues_stream, pipeline::all_queues_filter)) {
+    for (const auto& [subject, n] : *counts)
+      if (auto token = pipeline::queue_token_of(subject); !token.empty())
+        out[std::string{token}] += n;
   }
   if (auto unrouted = broker::stream_info(conn, pipeline::unrouted_stream))
     out["(routing)"] = unrouted->messages;

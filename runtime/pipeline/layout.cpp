@@ -35,6 +35,14 @@ std::string queue_filter(std::string_view identity) {
   return "sy.queue." + identity_token(identity) + ".>";
 }
 
+std::string_view queue_token_of(std::string_view subject) {
+  constexpr std::string_view prefix = "sy.queue.";
+  if (subject.substr(0, prefix.size()) != prefix) return {};
+  auto rest = subject.substr(prefix.size());
+  auto dot = rest.find('.');
+  return dot == std::string_view::npos ? std::string_view{} : rest.substr(0, dot);
+}
+
 std::string task_key(std::string_view root_uid, std::string_view uid) {
   std::string out;
   out.reserve(root_uid.size() + uid.size() + 1);

@@ -54,6 +54,11 @@ std::string identity_token(std::string_view identity);
 std::string queue_subject(std::string_view identity, priority p);
 /// `sy.queue.<identity token>.>`: every priority of one identity's queue.
 std::string queue_filter(std::string_view identity);
+/// `sy.queue.>`: every queue.
+inline constexpr const char* all_queues_filter = "sy.queue.>";
+/// The identity token of a queue subject (`classifier~v2` for
+/// `sy.queue.classifier~v2.high`); empty for any other subject.
+std::string_view queue_token_of(std::string_view subject);
 /// The durable consumer of one priority of an identity's queue,
 /// `<identity token>@<priority>`, on `sy.queue.<identity token>.<priority>`:
 /// the identity's scheduler pulls the three at once, so a high task is

@@ -11,12 +11,9 @@
 #include "runtime/task/codec.hpp"
 #include "tests/support/node_process.hpp"
 
-#include <arpa/inet.h>
 #include <csignal>
 #include <filesystem>
-#include <netinet/in.h>
 #include <set>
-#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
@@ -25,19 +22,6 @@ using namespace sy::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A loopback port nobody listens on right now.
-std::uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 struct cluster_fixture {
   std::string dir;
@@ -48,7 +32,8 @@ struct cluster_fixture {
   cluster_fixture() {
     char tmpl[] = "/tmp/sy-cluster-XXXXXX";
     dir = mkdtemp(tmpl);
-    std::vector<std::uint16_t> routes{free_port(), free_port(), free_port()};
+    std::vector<std::uint16_t> routes{broker::free_loopback_port(), broker::free_loopback_port(),
+                                      broker::free_loopback_port()};
     std::string all_routes;
     for (auto p : routes)
       all_routes += (all_routes.empty() ? "" : ",") + ("nats://127.0.0.1:" + std::to_string(p));

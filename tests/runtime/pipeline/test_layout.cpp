@@ -27,3 +27,10 @@ CAF_TEST(queue consumer names are distinct across identities and priorities) {
   CAF_CHECK_EQUAL(queue_subject("classifier.v2", priority::high), "sy.queue.classifier~v2.high");
   CAF_CHECK_EQUAL(router_durable(priority::low), "router-low");
 }
+
+CAF_TEST(a queue subject gives back its identity token) {
+  auto subject = queue_subject("classifier.v2", priority::low);
+  CAF_CHECK_EQUAL(queue_token_of(subject), "classifier~v2");
+  CAF_CHECK_EQUAL(queue_token_of("sy.unrouted.low"), "");
+  CAF_CHECK_EQUAL(queue_token_of("sy.queue.x"), "");
+}
