@@ -315,6 +315,8 @@ void record_started(self_pointer self, const scheduler_deps& deps, const schedul
       continue;
     }
     f.started_recorded = true;
+    // A cancelled task's record already says so; it must not read Started.
+    if (st.cancelled.count(f.job.uid)) continue;
     deps.tasks->put_async(pipeline::task_key(f.job), encode(f.job), [](expected<std::uint64_t>) {});
   }
   if (next_due == 0 || st.stopping) return;
@@ -515,7 +517,8 @@ void heartbeat_all(scheduler_state& st, const scheduler_deps& deps) {
     (void)f.msg->in_progress();
     for (const auto& u : f.updates)
       (void)u.msg->in_progress();
-    if (now - f.job.last_update < started_refresh_seconds) continue;
+    if (now - f.job.last_update < started_refresh_seconds || st.cancelled.count(f.job.uid))
+      continue;
     // Written from this actor before any terminal record of the task, so
     // the stream keeps them in that order.
     f.job.last_update = now;
