@@ -114,7 +114,7 @@ int run_delete(const ops_flags& flags, const std::string& identity) {
         << value{{"identity", identity}, {"deleted", true}, {"queued_removed", *removed}}.dump()
         << '\n';
   else
-    std::cout << "deleted " << identity << ": bind, queue consumer and " << *removed
+    std::cout << "deleted " << identity << ": bind, queue consumers and " << *removed
               << " queued task(s) (recorded Crashed)\n";
   return exit_ok;
 }
@@ -132,7 +132,7 @@ void add_delete_command(CLI::App& app, int& result) {
   auto flags = std::make_shared<ops_flags>();
   auto identity = std::make_shared<std::string>();
   auto cmd = app.add_subcommand(
-      "delete", "Remove a consumer identity: its bind, its queue consumer and the tasks still "
+      "delete", "Remove a consumer identity: its bind, its queue consumers and the tasks still "
                 "queued for it. Refused (exit 1) while a live node serves it");
   cmd->add_option("identity", *identity, "Consumer identity")->required();
   flags->add_to(cmd);
