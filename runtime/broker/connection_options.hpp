@@ -33,8 +33,10 @@ struct connection_options {
   std::chrono::milliseconds max_reconnect_wait{2000};
   /// Random extra delay, up to this, so that many clients do not reconnect in step.
   std::chrono::milliseconds reconnect_jitter{100};
-  /// Interval of client PINGs that detect a dead server (nats.c default: 2 min).
-  std::chrono::milliseconds ping_interval{10000};
+  /// Interval of client PINGs that detect a dead or cut-off server: two
+  /// unanswered ones close the connection and reconnecting begins, so a
+  /// silent server is noticed after 2–3 intervals (nats.c's default: 2 min).
+  std::chrono::milliseconds ping_interval{2000};
   /// Bytes of publishes buffered while reconnecting; beyond it publishes fail.
   int reconnect_buffer_bytes = 8 * 1024 * 1024;
   /// Timeout of JetStream management calls (stream, consumer, KV admin).

@@ -8,10 +8,9 @@
 #include "tests/runtime/broker/broker_fixture.hpp"
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <mutex>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
 
@@ -21,19 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A loopback port that nothing listens on (bound, then closed).
-std::uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -41,7 +27,7 @@ bool contains(const std::string& text, const std::string& part) {
 } // namespace
 
 CAF_TEST(connecting to a closed port is an unavailable error that names the url) {
-  auto url = "nats://127.0.0.1:" + std::to_string(closed_port());
+  auto url = "nats://127.0.0.1:" + std::to_string(free_loopback_port());
   auto opts = test_options(url);
   opts.connect_timeout = 500ms;
   auto conn = connection::connect(opts);
@@ -141,6 +127,27 @@ CAF_TEST(an unsubscribed handler is never called again) {
   CAF_CHECK(conn->is_connected());
   CAF_CHECK_EQUAL(conn->connected_url(), server.url());
   CAF_CHECK(conn->new_inbox().rfind("_INBOX.", 0) == 0);
+}
+
+CAF_TEST(a server that stops answering is noticed within seconds and reconnected to) {
+  // A hung or cut-off server keeps the TCP connection open; only the
+  // client's unanswered PINGs tell (two intervals of 2 s by default).
+  std::atomic<int> lost{0};
+  std::atomic<int> back{0};
+  auto opts = test_options(server.url());
+  opts.on_disconnected = [&](const std::string&) { lost++; };
+  opts.on_reconnected = [&](const std::string&) { back++; };
+  auto watched = connection::connect(opts);
+  SY_REQUIRE(watched);
+  SY_REQUIRE(::kill(server.pid(), SIGSTOP) == 0);
+  auto stopped = std::chrono::steady_clock::now();
+  bool noticed = wait_until([&] { return lost > 0; }, 15s);
+  auto after = std::chrono::steady_clock::now() - stopped;
+  ::kill(server.pid(), SIGCONT);
+  CAF_CHECK(noticed);
+  CAF_CHECK(after < 10s);
+  CAF_CHECK(wait_until([&] { return back > 0; }, 15s));
+  CAF_CHECK((*watched)->is_connected());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
