@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <set>
+#include <string_view>
 
 namespace sy::broker {
 
@@ -112,14 +114,22 @@ bool merge_config(jsStreamConfig& cfg, const stream_spec& spec,
       changed = true;
     }
   };
-  for (int i = 0; i < cfg.SubjectsLen; ++i)
-    subjects.push_back(cfg.Subjects[i]);
-  for (const auto& wanted : spec.subjects) {
-    bool covered = std::any_of(subjects.begin(), subjects.end(),
-                               [&](const char* have) { return subject_covers(have, wanted); });
-    if (!covered) {
+  if (spec.exact_subjects) {
+    std::set<std::string_view> have(cfg.Subjects, cfg.Subjects + cfg.SubjectsLen);
+    std::set<std::string_view> want(spec.subjects.begin(), spec.subjects.end());
+    changed = have != want;
+    for (const auto& wanted : spec.subjects)
       subjects.push_back(wanted.c_str());
-      changed = true;
+  } else {
+    for (int i = 0; i < cfg.SubjectsLen; ++i)
+      subjects.push_back(cfg.Subjects[i]);
+    for (const auto& wanted : spec.subjects) {
+      bool covered = std::any_of(subjects.begin(), subjects.end(),
+                                 [&](const char* have) { return subject_covers(have, wanted); });
+      if (!covered) {
+        subjects.push_back(wanted.c_str());
+        changed = true;
+      }
     }
   }
   cfg.Subjects = subjects.data();

@@ -26,8 +26,14 @@ const char* to_string(discard_policy p);
 struct stream_spec {
   /// Stream name, e.g. `SY_QUEUES`.
   std::string name;
-  /// Subjects the stream captures; an existing stream may capture more.
+  /// Subjects the stream captures; an existing stream may capture more,
+  /// unless `exact_subjects`.
   std::vector<std::string> subjects;
+  /// The stream captures `subjects` and nothing else: an existing stream's
+  /// other subjects are dropped. For streams whose every message must reach
+  /// a consumer: a publish to any other subject is then refused (no
+  /// responders) instead of stored where nobody reads it.
+  bool exact_subjects = false;
   retention_policy retention = retention_policy::limits;
   storage_type storage = storage_type::file;
   /// Copies in a cluster (1, 3 or 5).
@@ -55,12 +61,11 @@ enum class ensure_outcome { created, unchanged, updated };
 
 /// Makes the stream exist with `spec`'s shape. Creates it if missing. If it
 /// exists, differences that JetStream can change in place (subjects, which
-/// become the union of both lists, limits, max age, duplicate window,
-/// discard, replicas, direct get, rollup) are updated; a different retention
-/// or storage is an `errc::conflict` that names the field, e.g. "stream
-/// SY_QUEUES exists with retention=limits, switchyard needs workqueue; delete
-/// it or fix the config". Safe to call concurrently from several nodes.
-/// Blocking (one to three API round trips).
+/// become the union of both lists or, with `exact_subjects`, `spec`'s, limits, max age, duplicate
+/// window, discard, replicas, direct get, rollup) are updated; a different retention or storage is
+/// an `errc::conflict` that names the field, e.g. "stream SY_QUEUES exists with retention=limits,
+/// switchyard needs workqueue; delete it or fix the config". Safe to call concurrently from several
+/// nodes. Blocking (one to three API round trips).
 expected<ensure_outcome> ensure_stream(connection& conn, const stream_spec& spec);
 
 /// Current counters of a stream.

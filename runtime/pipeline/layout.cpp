@@ -87,10 +87,11 @@ broker::storage_type storage(const layout_options& opts) {
 }
 
 /// A task stream: each message is removed once a consumer acked it.
-broker::stream_spec work_queue(std::string name, std::string subjects, const layout_options& opts) {
+broker::stream_spec work_queue(std::string name, std::vector<std::string> subjects,
+                               const layout_options& opts) {
   broker::stream_spec spec;
   spec.name = std::move(name);
-  spec.subjects = {std::move(subjects)};
+  spec.subjects = std::move(subjects);
   spec.retention = broker::retention_policy::workqueue;
   spec.storage = storage(opts);
   spec.replicas = opts.replicas;
@@ -99,7 +100,8 @@ broker::stream_spec work_queue(std::string name, std::string subjects, const lay
 }
 
 /// A record stream (events, logs, parked messages): kept for a while.
-broker::stream_spec history(std::string name, std::string subjects, const layout_options& opts) {
+broker::stream_spec history(std::string name, std::vector<std::string> subjects,
+                            const layout_options& opts) {
   auto spec = work_queue(std::move(name), std::move(subjects), opts);
   spec.retention = broker::retention_policy::limits;
   spec.max_age = opts.logs_max_age;
@@ -118,17 +120,25 @@ broker::kv_spec bucket(std::string name, const layout_options& opts) {
 
 expected<void> ensure_layout(broker::connection& conn, const layout_options& opts) {
   // The API pages through a queue's waiting tasks with direct gets.
-  auto queues = work_queue(queues_stream, "sy.queue.>", opts);
+  // Exactly the subjects the routers' per-priority consumers read: a task
+  // published with any other priority is refused, not stored where nobody
+  // would ever take it. (SY_QUEUES, written by routers only, keeps one
+  // subject: a removed identity's queue is drained through one filter.)
+  std::vector<std::string> unrouted_subjects;
+  for (auto p : priorities)
+    unrouted_subjects.push_back(unrouted_subject(p));
+  auto unrouted = work_queue(unrouted_stream, std::move(unrouted_subjects), opts);
+  unrouted.exact_subjects = true;
+  auto queues = work_queue(queues_stream, {"sy.queue.>"}, opts);
   queues.allow_direct = true;
   // The crashed index: one message per crashed task, kept until removed.
-  auto crashed = history(crashed_stream, "sy.crashed.>", opts);
+  auto crashed = history(crashed_stream, {"sy.crashed.>"}, opts);
   crashed.max_age = {};
   crashed.max_msgs_per_subject = 1;
   crashed.allow_direct = true;
-  for (const auto& spec :
-       {work_queue(unrouted_stream, "sy.unrouted.>", opts), queues,
-        history(events_stream, "sy.events.>", opts), history(logs_stream, "sy.logs.>", opts),
-        history(parked_stream, "sy.parked.>", opts), crashed}) {
+  for (const auto& spec : {unrouted, queues, history(events_stream, {"sy.events.>"}, opts),
+                           history(logs_stream, {"sy.logs.>"}, opts),
+                           history(parked_stream, {"sy.parked.>"}, opts), crashed}) {
     if (auto r = broker::ensure_stream(conn, spec); !r) return r.error();
   }
   auto shared = conn.shared_from_this();

@@ -203,6 +203,15 @@ CAF_TEST(the shared consumers of earlier versions are replaced by one per priori
   }
 }
 
+CAF_TEST(a task published with an unknown priority is refused and not stored unread) {
+  // Each priority has its routers' consumer; no consumer would read any other.
+  auto refused = conn->js_publish({"sy.unrouted.urgent", "bytes", {}, "urgent-1", std::nullopt},
+                                  std::chrono::seconds{2});
+  CAF_CHECK(!refused && refused.error().code == errc::unavailable);
+  auto info = broker::stream_info(*conn, pipeline::unrouted_stream);
+  CAF_CHECK(info && info->messages == 0);
+}
+
 CAF_TEST(malformed bytes are parked and routing goes on) {
   node_process node{routing_node(), server.url()};
   CAF_CHECK(node.wait_for_log("running"));

@@ -123,6 +123,20 @@ CAF_TEST(async publish acks with sequences and reports duplicates) {
   CAF_CHECK_EQUAL(messages_in(*conn, "SY_QUEUES"), std::uint64_t{n + 2});
 }
 
+CAF_TEST(ensure stream with exact subjects drops the others) {
+  auto wide = queue_spec(); // sy.queue.>
+  SY_REQUIRE(ensure_stream(*conn, wide));
+  auto exact = queue_spec();
+  exact.subjects = {"sy.queue.*.high", "sy.queue.*.low"};
+  exact.exact_subjects = true;
+  CAF_CHECK(value_or_none(ensure_stream(*conn, exact)) == ensure_outcome::updated);
+  CAF_CHECK(value_or_none(ensure_stream(*conn, exact)) == ensure_outcome::unchanged);
+  CAF_CHECK(conn->js_publish({"sy.queue.a.high", "x", {}, {}, std::nullopt}, 2s));
+  auto dropped = conn->js_publish({"sy.queue.a.urgent", "x", {}, {}, std::nullopt}, 1s);
+  CAF_CHECK(!dropped && dropped.error().code == sy::errc::unavailable);
+  CAF_CHECK_EQUAL(messages_in(*conn, "SY_QUEUES"), 1u);
+}
+
 CAF_TEST(publish expectations and missing streams are errors) {
   SY_REQUIRE(ensure_stream(*conn, queue_spec()));
   outgoing_message msg{"sy.queue.c.high", "v1", {}, {}, std::uint64_t{0}};
