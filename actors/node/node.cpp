@@ -153,6 +153,8 @@ int run_node(const config::loaded_config& loaded) {
     broker::embedded_server_options eopts;
     eopts.data_dir = cfg.node.data_dir + "/nats";
     eopts.port = static_cast<std::uint16_t>(cfg.broker.embedded_port);
+    eopts.threads = cfg.broker.embedded_threads > 0 ? cfg.broker.embedded_threads
+                                                    : broker::shared_machine_server_threads();
     auto server = broker::embedded_server::start(eopts);
     if (!server) {
       log->error("cannot start the embedded nats-server: {}", server.error().message);

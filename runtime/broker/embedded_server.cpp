@@ -1,5 +1,6 @@
 #include "runtime/broker/embedded_server.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
@@ -70,14 +71,27 @@ std::uint16_t read_ports_file(const std::string& dir, pid_t pid) {
   return static_cast<std::uint16_t>(std::atoi(url.c_str() + colon + 1));
 }
 
+/// This process's environment with GOMAXPROCS set to `threads` (unless 0).
+std::vector<std::string> server_environment(int threads) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e)
+    if (threads == 0 || std::strncmp(*e, "GOMAXPROCS=", 11) != 0) env.emplace_back(*e);
+  if (threads > 0) env.push_back("GOMAXPROCS=" + std::to_string(threads));
+  return env;
+}
+
 /// fork + exec with stdout/stderr appended to `log_fd`. Only async-signal-safe
 /// calls between fork and exec; an exec failure comes back through a pipe.
-expected<pid_t> spawn(const std::string& binary, std::vector<std::string> args, int log_fd,
-                      bool stop_with_parent) {
+expected<pid_t> spawn(const std::string& binary, std::vector<std::string> args,
+                      std::vector<std::string> env, int log_fd, bool stop_with_parent) {
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
   int err_pipe[2];
   if (::pipe2(err_pipe, O_CLOEXEC) != 0)
     return make_error(errc::io, std::string("cannot create a pipe: ") + std::strerror(errno));
@@ -109,7 +123,7 @@ expected<pid_t> spawn(const std::string& binary, std::vector<std::string> args, 
 #ifdef SYS_close_range
     ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 #endif
-    ::execv(binary.c_str(), argv.data());
+    ::execve(binary.c_str(), argv.data(), envp.data());
     int e = errno;
     [[maybe_unused]] auto n = ::write(err_pipe[1], &e, sizeof(e));
     ::_exit(127);
@@ -146,6 +160,10 @@ expected<std::string> find_nats_server() {
   return make_error(errc::not_found, "nats-server not found on PATH or /usr/sbin; install "
                                      "Debian's nats-server package (apt-get install nats-server) "
                                      "or configure broker URLs");
+}
+
+int shared_machine_server_threads() {
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
 }
 
 expected<embedded_server> embedded_server::start(embedded_server_options opts) {
@@ -188,7 +206,8 @@ expected<void> embedded_server::launch() {
                                 "--ports_file_dir",
                                 opts_.data_dir};
   args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
-  auto pid = spawn(binary_, std::move(args), log_fd, opts_.stop_with_parent);
+  auto pid = spawn(binary_, std::move(args), server_environment(opts_.threads), log_fd,
+                   opts_.stop_with_parent);
   ::close(log_fd);
   if (!pid) return pid.error();
   pid_ = *pid;

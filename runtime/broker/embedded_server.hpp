@@ -26,6 +26,9 @@ struct embedded_server_options {
   std::string log_file;
   /// The nats-server binary; empty = search PATH, then /usr/sbin and /usr/local/sbin.
   std::string binary;
+  /// GOMAXPROCS of the server: how many threads run its Go code at once.
+  /// 0: Go's default, one per core.
+  int threads = 0;
   /// Bound for the server to accept connections.
   std::chrono::milliseconds start_timeout{10000};
   /// Bound for a graceful exit after SIGTERM before SIGKILL.
@@ -38,6 +41,10 @@ struct embedded_server_options {
 
 /// Finds the nats-server binary; `errc::not_found` with an install hint.
 expected<std::string> find_nats_server();
+
+/// Threads for a nats-server that shares this machine with a node: half the
+/// cores, at least one (docs/BENCHMARKS.md "The embedded server's threads").
+int shared_machine_server_threads();
 
 /// A `nats-server -js -a HOST -p PORT -sd DATA_DIR/jetstream` child process.
 /// It runs in its own process group, so a terminal's Ctrl-C reaches only the

@@ -12,6 +12,8 @@ expected<std::unique_ptr<bench_rig>> bench_rig::start(const std::string& name,
   broker::embedded_server_options sopts;
   sopts.data_dir = dir + "/nats";
   sopts.port = 0;
+  // As a node's embedded server: it shares the machine with the node.
+  sopts.threads = broker::shared_machine_server_threads();
   auto server = broker::embedded_server::start(sopts);
   if (!server) return make_error(server.error().code, "nats-server: " + server.error().message);
   rig->server.emplace(std::move(*server));

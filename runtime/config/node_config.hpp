@@ -43,6 +43,8 @@ struct broker_options {
   int replicas = 1;
   /// Port of the embedded server; 0 picks a free port.
   int embedded_port = 4222;
+  /// Threads of the embedded server (its GOMAXPROCS); 0: half the cores.
+  int embedded_threads = 0;
   /// How long connecting to the broker may take before the node gives up.
   milliseconds connect_timeout = std::chrono::seconds{5};
   /// Storage of the streams this node creates: "file" or "memory".

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <unistd.h>
 #include <vector>
@@ -174,6 +175,42 @@ CAF_TEST(an embedded server starts on a free port accepts a connection and stops
   CAF_CHECK(!connection::connect(opts2));
   CAF_CHECK(std::filesystem::exists(dir / "nats-server.log"));
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+/// The GOMAXPROCS entries of a process's environment.
+std::vector<std::string> gomaxprocs_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::vector<std::string> out;
+  std::string entry;
+  while (std::getline(in, entry, '\0'))
+    if (entry.rfind("GOMAXPROCS=", 0) == 0) out.push_back(entry);
+  return out;
+}
+
+} // namespace
+
+CAF_TEST(an embedded server runs with the threads it was given) {
+  ::setenv("GOMAXPROCS", "7", 1);
+  embedded_server_options opts;
+  opts.data_dir = (std::filesystem::temp_directory_path() /
+                   ("sy-embedded-threads-" + std::to_string(::getpid())))
+                      .string();
+  opts.threads = 1;
+  auto limited = embedded_server::start(opts);
+  SY_REQUIRE(limited);
+  CAF_CHECK_EQUAL(gomaxprocs_of(limited->pid()), std::vector<std::string>{"GOMAXPROCS=1"});
+  limited->stop();
+  // 0 leaves the environment as it is.
+  opts.threads = 0;
+  auto inherited = embedded_server::start(opts);
+  SY_REQUIRE(inherited);
+  CAF_CHECK_EQUAL(gomaxprocs_of(inherited->pid()), std::vector<std::string>{"GOMAXPROCS=7"});
+  inherited->stop();
+  ::unsetenv("GOMAXPROCS");
+  CAF_CHECK(shared_machine_server_threads() >= 1);
+  std::filesystem::remove_all(opts.data_dir);
 }
 
 CAF_TEST(an embedded server reports a missing binary clearly) {
