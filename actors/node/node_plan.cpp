@@ -70,14 +70,6 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
       return at(loaded, i, "config",
                 std::string{external_plugin} +
                     " takes no config: its workers are outside the node");
-    if (c.run_inline && external)
-      return at(loaded, i, "inline",
-                std::string{external_plugin} + " has no process to run inline: its workers are "
-                                               "outside the node");
-    if (c.run_inline && c.concurrency != 1)
-      return at(loaded, i, "concurrency",
-                "an inline consumer runs one task at a time: concurrency must be 1 (or set "
-                "inline = false)");
     if (auto r = external ? expected<void>{}
                           : check(known.find_consumer(c.plugin), "plugin", "consumer", c.plugin,
                                   c.config.json, known.consumer_names() + ", " + external_plugin);
@@ -104,7 +96,6 @@ expected<node_plan> make_node_plan(const config::loaded_config& loaded,
     if (!compiled) return at(loaded, i, "filters", compiled.error().message);
     cp.options.own_bind = cp.bind;
     cp.options.concurrency = c.concurrency;
-    cp.options.run_inline = c.run_inline;
     cp.options.task_timeout = c.task_timeout;
     cp.options.record_started_after = c.record_started_after;
     cp.options.max_deliver = c.max_deliver;

@@ -74,13 +74,6 @@ struct scheduler_state {
   std::optional<broker::kv_watcher> cancel_watch;
   std::map<std::string, flight> in_flight;
   std::vector<worker_actor> idle;
-  /// The consumer of an inline identity (`scheduler_options::run_inline`),
-  /// run on this actor's thread instead of workers.
-  std::unique_ptr<consumer> inline_consumer;
-  /// A `run_atom` is on its way (see `run_inline`).
-  bool inline_due = false;
-  /// An inline task held the thread so long that the log said so (once).
-  bool inline_slow_said = false;
   /// A `started_atom` is on its way (see `record_started`).
   bool started_check_due = false;
   /// Commits started and not yet done.
@@ -234,11 +227,14 @@ void watch_cancels(self_pointer self, const scheduler_deps& deps, const schedule
 
 constexpr const char* cancelled_reason = "cancelled by user";
 
-/// Ends task `f`, which ran with result `r`: records its outcome and starts
-/// making it durable.
-void finish(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts, flight f,
-            work_result r) {
+void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
+               work_result r) {
   auto& st = self->state;
+  auto i = st.in_flight.find(r.uid);
+  if (i == st.in_flight.end()) return; // handed back by a hard stop
+  auto f = std::move(i->second);
+  st.in_flight.erase(i);
+  if (f.worker) st.idle.push_back(f.worker);
   auto& m = deps.metrics->of(opts.own_bind.identity);
   m.in_flight--;
   m.processing.observe(r.seconds);
@@ -255,17 +251,6 @@ void finish(self_pointer self, const scheduler_deps& deps, const scheduler_optio
   start_commit(self, deps, opts, std::move(f.msg),
                outcome{std::move(f.job), r.crashed, r.error, r.children});
   end_updates(self, deps, opts, std::move(f.updates), ran, r.crashed, r.error);
-}
-
-void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
-               work_result r) {
-  auto& st = self->state;
-  auto i = st.in_flight.find(r.uid);
-  if (i == st.in_flight.end()) return; // handed back by a hard stop
-  auto f = std::move(i->second);
-  st.in_flight.erase(i);
-  if (f.worker) st.idle.push_back(f.worker);
-  finish(self, deps, opts, std::move(f), std::move(r));
   dispatch(self, deps, opts);
 }
 
@@ -354,72 +339,8 @@ bool drop_cancelled(self_pointer self, const scheduler_deps& deps, const schedul
   return true;
 }
 
-/// Tasks an inline consumer runs in one turn of the actor, so that
-/// deliveries and control messages are not held up behind a long queue.
-constexpr int inline_turn = 16;
-
-/// An inline task that runs longer gets a warning in the log (once).
-constexpr double inline_slow_seconds = 0.05;
-
-/// Lets this actor run the next inline tasks once its mailbox is through.
-void schedule_inline(self_pointer self) {
-  auto& st = self->state;
-  if (st.inline_due || st.order->size() == 0) return;
-  st.inline_due = true;
-  self->send(self, run_atom::value);
-}
-
-/// An inline task is stopped only when it returns: one that ran past the
-/// timeout is recorded Crashed then, whatever it returned.
-void check_inline_time(scheduler_state& st, const scheduler_options& opts, work_result& r) {
-  auto timeout = std::chrono::duration<double>(opts.task_timeout).count();
-  if (r.seconds > timeout) {
-    r.crashed = true;
-    r.error = "ran for " + std::to_string(static_cast<long long>(r.seconds * 1000)) +
-              " ms, longer than task_timeout (" + std::to_string(opts.task_timeout.count()) +
-              " ms); an inline consumer is stopped only when it returns";
-    r.children.clear();
-  }
-  if (r.seconds > inline_slow_seconds && !st.inline_slow_said) {
-    st.inline_slow_said = true;
-    st.log->warn("[{}] an inline task held the node's actor thread for {} ms: inline is for "
-                 "consumers that return within about a millisecond and never block; set inline "
-                 "= false for this one",
-                 opts.own_bind.identity, static_cast<long long>(r.seconds * 1000));
-  }
-}
-
-/// Runs the best waiting tasks on this actor's thread (`inline` consumers),
-/// at most `inline_turn` of them before the mailbox gets its turn.
-void run_inline(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
-  auto& st = self->state;
-  st.inline_due = false;
-  if (!st.inline_consumer) return;
-  for (int n = 0; n < inline_turn && !st.stopping; ++n) {
-    auto next = pop_best(self, deps, opts);
-    if (!next) return;
-    if (drop_cancelled(self, deps, opts, *next)) continue;
-    start_task(deps, opts, *next, opts.record_started_after.count() == 0);
-    auto msg = next->msg;
-    worker_options wopts{opts.own_bind.identity,
-                         [msg](const std::string&) { (void)msg->in_progress(); },
-                         deps.read_resource};
-    work_order order{next->job};
-    auto r = run_work_order(*st.inline_consumer, order, wopts);
-    check_inline_time(st, opts, r);
-    flight f;
-    f.msg = std::move(next->msg);
-    f.job = std::move(next->job);
-    f.cancelled = order.cancelled;
-    f.updates = std::move(next->updates);
-    finish(self, deps, opts, std::move(f), std::move(r));
-  }
-  if (!st.stopping) schedule_inline(self);
-}
-
 void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
   auto& st = self->state;
-  if (opts.run_inline) return schedule_inline(self);
   while (!st.stopping && !st.idle.empty()) {
     auto next = pop_best(self, deps, opts);
     if (!next) return;
@@ -723,14 +644,7 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
   self->state.rank = deps.rank;
   watch_runs(self, deps, opts);
   watch_cancels(self, deps, opts);
-  if (opts.run_inline) {
-    if (auto impl = deps.make_consumer())
-      self->state.inline_consumer = std::move(*impl);
-    else // validated at start; failing now is a plugin bug
-      self->state.log->error("[{}] cannot create a consumer: {}", opts.own_bind.identity,
-                             impl.error().message);
-  }
-  for (int i = 0; !opts.external && !opts.run_inline && i < opts.concurrency; ++i)
+  for (int i = 0; !opts.external && i < opts.concurrency; ++i)
     if (auto w = spawn_worker(self, deps, opts)) self->state.idle.push_back(w);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& w : self->state.idle)
@@ -744,7 +658,6 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
       [self, deps, opts](delivered_atom, delivery msg) {
         on_delivered(self, deps, opts, std::move(msg));
       },
-      [self, deps, opts](run_atom) { run_inline(self, deps, opts); },
       [self, deps, opts](started_atom) { record_started(self, deps, opts); },
       [self, deps, opts](tick_atom) {
         heartbeat_all(self->state, deps);

@@ -40,10 +40,6 @@ struct scheduler_options {
   pipeline::bind own_bind;
   /// Workers, i.e. tasks processed at once.
   int concurrency = 1;
-  /// No workers: the consumer's `process` runs on this actor's thread, one
-  /// task at a time (`concurrency` is 1). A task that ran past
-  /// `task_timeout` is recorded Crashed once it returns.
-  bool run_inline = false;
   /// A task running longer is recorded Crashed and its worker replaced.
   std::chrono::milliseconds task_timeout = std::chrono::minutes{10};
   /// A node worker's task gets its Started record once it has run this
@@ -100,9 +96,9 @@ struct scheduler_deps {
 /// reply comes once in-flight tasks finished and were committed. `stop_atom,
 /// true` hands back in-flight tasks too and replies at once.
 using scheduler_actor =
-    caf::typed_actor<caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<run_atom>,
-                     caf::reacts_to<tick_atom>, caf::reacts_to<started_atom>,
-                     caf::reacts_to<committed_atom>, caf::reacts_to<heartbeat_atom, std::string>,
+    caf::typed_actor<caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<tick_atom>,
+                     caf::reacts_to<started_atom>, caf::reacts_to<committed_atom>,
+                     caf::reacts_to<heartbeat_atom, std::string>,
                      caf::reacts_to<binds_atom, bind_update>,
                      caf::reacts_to<last_run_atom, std::string, double>,
                      caf::replies_to<pop_atom, int>::with<lease_batch>,

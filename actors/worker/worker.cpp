@@ -58,9 +58,7 @@ private:
   std::shared_ptr<spdlog::logger> log_;
 };
 
-} // namespace
-
-work_result run_work_order(consumer& impl, const work_order& order, const worker_options& opts) {
+work_result run_one(consumer& impl, const work_order& order, const worker_options& opts) {
   work_result result;
   result.uid = order.job.uid;
   context ctx{order, opts, result.children};
@@ -82,12 +80,12 @@ work_result run_work_order(consumer& impl, const work_order& order, const worker
   return result;
 }
 
+} // namespace
+
 worker_actor::behavior_type worker(worker_actor::pointer, std::shared_ptr<consumer> impl,
                                    worker_options opts) {
   return {
-      [impl, opts](run_atom, const work_order& order) {
-        return run_work_order(*impl, order, opts);
-      },
+      [impl, opts](run_atom, const work_order& order) { return run_one(*impl, order, opts); },
   };
 }
 

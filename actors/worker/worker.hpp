@@ -48,11 +48,8 @@ struct worker_options {
   std::function<expected<void>(const resource_ref&, const resource_sink&)> read_resource;
 };
 
-/// Runs `process` of `impl` for `order` on the calling thread. A thrown
-/// exception or a returned error becomes a crashed result with its text.
-work_result run_work_order(consumer& impl, const work_order& order, const worker_options& opts);
-
-/// Runs `process` of `impl` for every work order (`run_work_order`).
+/// Runs `process` of `impl` for every work order. A thrown exception or a
+/// returned error becomes a crashed result with its text.
 worker_actor::behavior_type worker(worker_actor::pointer self, std::shared_ptr<consumer> impl,
                                    worker_options opts);
 

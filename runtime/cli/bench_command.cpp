@@ -67,8 +67,6 @@ struct bench_options {
   int in_flight = 2000;
   /// Workers per consumer identity in the node.
   int concurrency = 4;
-  /// The consumers run inline (consumer key `inline`) instead of on workers.
-  bool run_inline = false;
   /// Router actors in the node.
   int routers = 1;
   /// After the last send, how long to wait for the remaining events.
@@ -91,9 +89,7 @@ std::optional<scenario> make_scenario(const bench_options& opts) {
   auto consumer_toml = [&](const std::string& identity, const std::string& plugin,
                            const std::string& filters, const std::string& config = "{}") {
     return "[[consumer]]\nidentity = \"" + identity + "\"\nplugin = \"" + plugin +
-           "\"\nfilters = " + filters +
-           (opts.run_inline ? "\ninline = true"
-                            : "\nconcurrency = " + std::to_string(opts.concurrency)) +
+           "\"\nfilters = " + filters + "\nconcurrency = " + std::to_string(opts.concurrency) +
            "\nconfig = " + config + "\nscheduler = { name = \"" + opts.scheduler +
            "\" }\nranker = { name = \"" + opts.ranker + "\" }\n";
   };
@@ -353,7 +349,6 @@ int run_bench(const bench_options& opts) {
         {"scenario", opts.scenario},
         {"scheduler", opts.scheduler},
         {"ranker", opts.ranker},
-        {"consumers", opts.run_inline ? "inline" : std::to_string(opts.concurrency) + " workers"},
         {"tasks", tasks},
         {"seconds", seconds},
         {"tasks_per_s", per_s},
@@ -374,9 +369,6 @@ int run_bench(const bench_options& opts) {
     line("scenario") << opts.scenario << " (" << sc->expected_finished
                      << " routed task(s) per analysis)\n";
     line("queue") << opts.scheduler << ", " << opts.ranker << '\n';
-    line("consumers") << (opts.run_inline ? std::string{"inline"}
-                                          : std::to_string(opts.concurrency) + " workers each")
-                      << '\n';
     line("tasks") << tasks << '\n';
     line("seconds") << std::setprecision(3) << seconds << " (first send to last event)\n";
     line("tasks/s") << std::setprecision(0) << per_s << " (end to end)\n";
@@ -414,12 +406,9 @@ void add_bench_command(CLI::App& app, int& result) {
                   "default 2000000; resource: MiB, default 1024; api: tasks, default 5000)");
   cmd->add_option("--in-flight", opts->in_flight, "Most unconfirmed sends at once")
       ->check(CLI::PositiveNumber);
-  auto concurrency = cmd->add_option("--concurrency", opts->concurrency,
-                                     "Workers per consumer identity (api: external worker threads)")
-                         ->check(CLI::Range(1, 4096));
-  cmd->add_flag("--inline", opts->run_inline,
-                "Run the consumers inline, on the node's actor threads (consumer key inline)")
-      ->excludes(concurrency);
+  cmd->add_option("--concurrency", opts->concurrency,
+                  "Workers per consumer identity (api: external worker threads)")
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--routers", opts->routers, "Router actors in the node")
       ->check(CLI::Range(1, 64));
   cmd->add_option("--timeout", opts->timeout_seconds,

@@ -136,10 +136,6 @@ struct consumer_options {
   std::string info;
   /// Tasks processed at once by this node for this identity.
   int concurrency = 1;
-  /// `process` runs on the node's actor threads, one task at a time, with
-  /// no worker thread of its own: for consumers that return within about a
-  /// millisecond and never block.
-  bool run_inline = false;
   /// A task running longer than this is abandoned and redelivered.
   milliseconds task_timeout = std::chrono::minutes{10};
   /// With `plugin = "sy.external"`: how long an external worker holds a

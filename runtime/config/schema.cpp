@@ -140,7 +140,6 @@ std::vector<key_spec<consumer_options>> make_consumer_schema() {
       {"service_version", text(), field(&c::service_version)},
       {"info", text(), field(&c::info)},
       {"concurrency", integer(1, 4096), field(&c::concurrency)},
-      {"inline", boolean(), field(&c::run_inline)},
       {"task_timeout", duration(ms), field(&c::task_timeout)},
       {"lease", duration(ms), field(&c::lease)},
       {"record_started_after", duration(milliseconds{0}), field(&c::record_started_after)},

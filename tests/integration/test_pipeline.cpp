@@ -292,45 +292,6 @@ CAF_TEST(a task past its timeout is recorded Crashed) {
   CAF_CHECK(node.wait_for_log("timed out after 200 ms; replacing the worker"));
 }
 
-CAF_TEST(inline consumers run their tasks and children to the analysis end) {
-  auto inline_consumer = [](const std::string& identity, const std::string& filters,
-                            const std::string& config) {
-    return consumer(identity, filters, config, 1) + "inline = true\n";
-  };
-  std::string toml =
-      "[router]\ninstances = 1\n" +
-      inline_consumer("classifier", R"([{type = "sample", kind = "raw"}])",
-                      R"({ emit = [ { type = "sample", stage = "recognized" } ] })") +
-      inline_consumer("extractor", R"([{stage = "recognized"}])", "{}") +
-      inline_consumer("flaky", R"([{type = "flaky"}])", "{ crash_probability = 1.0 }");
-  node_process node{toml, server.url()};
-  CAF_CHECK(node.wait_for_log("running"));
-  std::vector<std::string> roots;
-  for (int i = 0; i < 20; ++i)
-    roots.push_back(send({{"type", "sample"}, {"kind", "raw"}, {"n", i}}));
-  auto flaky = send({{"type", "flaky"}});
-  roots.push_back(flaky);
-  CAF_CHECK_EQUAL(wait_all(roots, 30), roots.size());
-  for (int i = 0; i < 20; ++i)
-    CAF_CHECK_EQUAL(receivers(roots[i], "Finished"), (names{"classifier", "extractor"}));
-  CAF_CHECK_EQUAL(receivers(flaky, "Crashed"), names{"flaky"});
-  CAF_CHECK(node.wait_for_log("crashed: synthetic crash"));
-}
-
-CAF_TEST(an inline task past its timeout is recorded Crashed once it returns) {
-  node_process node{"[router]\ninstances = 1\n" +
-                        consumer("slow", R"([{type = "job"}])", "{ service_time_ms = 300 }", 1) +
-                        "inline = true\ntask_timeout = \"100ms\"\n",
-                    server.url()};
-  CAF_CHECK(node.wait_for_log("running"));
-  auto root = send({{"type", "job"}});
-  REQUIRE_EVENT(root, node);
-  CAF_CHECK_EQUAL(receivers(root, "Crashed"), names{"slow"});
-  CAF_CHECK(node.wait_for_log("an inline consumer is stopped only when it returns"));
-  // The node says that this consumer should not run inline.
-  CAF_CHECK(node.wait_for_log("set inline = false for this one"));
-}
-
 CAF_TEST(a running task is recorded Started once it ran record_started_after) {
   node_process node{"[router]\ninstances = 1\n" +
                         consumer("slow", R"([{type = "job"}])", "{ service_time_ms = 2500 }") +

@@ -105,20 +105,7 @@ CAF_TEST(a bad configuration stops a node before it starts with exit code 2) {
                                                     "]\nconfig = { crash_probability = 2 }\n");
   CAF_CHECK_EQUAL(run("node --config " + bad_plugin_config, out), 2);
   CAF_CHECK(contains(out, "crash_probability"));
-  auto inline_workers = write_temp("inline.toml", "[[consumer]]\nidentity = \"a\"\nplugin = "
-                                                  "\"sy.consumers.noop\"\nfilters = [ {} "
-                                                  "]\ninline = true\nconcurrency = 4\n");
-  CAF_CHECK_EQUAL(run("node --config " + inline_workers, out), 2);
-  CAF_CHECK(contains(out, inline_workers + ":6"));
-  CAF_CHECK(contains(out, "runs one task at a time"));
-  auto inline_external = write_temp("inline-ext.toml", "[[consumer]]\nidentity = \"a\"\nplugin "
-                                                       "= \"sy.external\"\nfilters = [ {} "
-                                                       "]\ninline = true\n");
-  CAF_CHECK_EQUAL(run("node --config " + inline_external, out), 2);
-  CAF_CHECK(contains(out, inline_external + ":5"));
-  CAF_CHECK(contains(out, "no process to run inline"));
-  for (const auto& f :
-       {file, unknown_plugin, bad_filter, bad_plugin_config, inline_workers, inline_external})
+  for (const auto& f : {file, unknown_plugin, bad_filter, bad_plugin_config})
     std::filesystem::remove(f);
 }
 

@@ -45,7 +45,7 @@ CAF_TEST(unknown keys are errors at top level in sections consumers and plugin c
       error_of(std::string{good_consumer} + "concurency = 2\n"),
       path() + ":5: [consumer] #1 key \"concurency\": unknown key; [[consumer]] has: "
                "identity, plugin, filters, persistent, service_version, info, "
-               "concurrency, inline, task_timeout, lease, record_started_after, heartbeat, max_deliver, "
+               "concurrency, task_timeout, lease, record_started_after, heartbeat, max_deliver, "
                "scheduler, ranker, "
                "config");
   CAF_CHECK_EQUAL(error_of(std::string{good_consumer} + good_consumer +
