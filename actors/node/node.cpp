@@ -36,8 +36,9 @@ using std::chrono::milliseconds;
 /// A puller and the credit handle its actor returns credit through.
 struct feed {
   std::shared_ptr<credit> pull_credit = std::make_shared<credit>();
-  /// Set when the puller delivers one priority of several sharing the credit.
-  std::optional<priority> only;
+  /// The priority its puller delivers (a scheduler's three pullers share
+  /// one credit handle).
+  priority delivers = priority::normal;
   std::unique_ptr<broker::pull_consumer> puller;
 
   void stop() {
@@ -248,14 +249,17 @@ int run_node(const config::loaded_config& loaded) {
 
     // Per router instance, one actor per priority, each pulling its own
     // durable: high tasks are routed while a low backlog waits.
-    std::vector<feed> router_feeds(plan->routers * std::size(pipeline::priorities));
+    constexpr auto n_priorities = std::size(pipeline::priorities);
+    std::vector<feed> router_feeds(plan->routers * n_priorities);
     std::vector<router_actor> routers;
-    for (auto& f : router_feeds)
+    for (std::size_t i = 0; i < router_feeds.size(); ++i) {
+      auto& f = router_feeds[i];
+      f.delivers = pipeline::priorities[i % n_priorities];
       routers.push_back(
           spawn_router(sys, router_deps{*conn, tasks, metrics, f.pull_credit, lookup_tasks}));
+    }
 
     // Per identity, one puller per priority, sharing the scheduler's credit.
-    constexpr auto n_priorities = std::size(pipeline::priorities);
     std::vector<feed> queue_feeds(plan->consumers.size() * n_priorities);
     std::vector<scheduler_actor> schedulers;
     for (std::size_t i = 0; i < plan->consumers.size(); ++i) {
@@ -263,7 +267,7 @@ int run_node(const config::loaded_config& loaded) {
       auto shared = std::make_shared<credit>();
       for (std::size_t j = 0; j < n_priorities; ++j) {
         queue_feeds[i * n_priorities + j].pull_credit = shared;
-        queue_feeds[i * n_priorities + j].only = pipeline::priorities[j];
+        queue_feeds[i * n_priorities + j].delivers = pipeline::priorities[j];
       }
       scheduler_deps deps{*conn,
                           tasks,
@@ -341,21 +345,18 @@ int run_node(const config::loaded_config& loaded) {
         return false;
       }
       f.puller = std::move(*puller);
-      if (f.only)
-        f.pull_credit->attach(*f.only, f.puller.get());
-      else
-        f.pull_credit->attach(f.puller.get());
+      f.pull_credit->attach(f.delivers, f.puller.get());
       f.puller->resume();
       return true;
     };
     for (std::size_t i = 0; exit_code == 0 && i < routers.size(); ++i) {
-      auto p = pipeline::priorities[i % std::size(pipeline::priorities)];
-      if (!start_feed(router_feeds[i], router_pull_options(cfg, p), routers[i])) exit_code = 1;
+      auto& f = router_feeds[i];
+      if (!start_feed(f, router_pull_options(cfg, f.delivers), routers[i])) exit_code = 1;
     }
     for (std::size_t i = 0; exit_code == 0 && i < queue_feeds.size(); ++i) {
       auto& f = queue_feeds[i];
       auto c = i / n_priorities;
-      if (!start_feed(f, queue_pull_options(plan->consumers[c], *f.only), schedulers[c]))
+      if (!start_feed(f, queue_pull_options(plan->consumers[c], f.delivers), schedulers[c]))
         exit_code = 1;
     }
 

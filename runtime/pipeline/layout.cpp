@@ -129,7 +129,7 @@ expected<void> ensure_layout(broker::connection& conn, const layout_options& opt
     unrouted_subjects.push_back(unrouted_subject(p));
   auto unrouted = work_queue(unrouted_stream, std::move(unrouted_subjects), opts);
   unrouted.exact_subjects = true;
-  auto queues = work_queue(queues_stream, {"sy.queue.>"}, opts);
+  auto queues = work_queue(queues_stream, {all_queues_filter}, opts);
   queues.allow_direct = true;
   // The crashed index: one message per crashed task, kept until removed.
   auto crashed = history(crashed_stream, {"sy.crashed.>"}, opts);
