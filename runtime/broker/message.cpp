@@ -69,7 +69,7 @@ message::message(message&& other) noexcept
 
 message& message::operator=(message&& other) noexcept {
   if (this != &other) {
-    natsMsg_Destroy(msg_);
+    detail::free_msg(msg_);
     msg_ = std::exchange(other.msg_, nullptr);
     conn_ = std::move(other.conn_);
   }
@@ -77,7 +77,7 @@ message& message::operator=(message&& other) noexcept {
 }
 
 message::~message() {
-  natsMsg_Destroy(msg_);
+  detail::free_msg(msg_);
 }
 
 std::string_view message::subject() const {

@@ -2,6 +2,9 @@
 
 #include <cctype>
 
+// libnats 3.4 frees a message with this (src/msg.c); exported, not in nats.h.
+extern "C" void natsMsg_free(void* object);
+
 namespace sy::broker::detail {
 
 namespace {
@@ -90,6 +93,10 @@ error nats_error(natsStatus s, std::string_view what, jsErrCode jerr) {
   else if (s == NATS_NO_RESPONDERS)
     message += "; is JetStream enabled (nats-server -js)?";
   return make_error(code, std::move(message));
+}
+
+void free_msg(natsMsg* msg) noexcept {
+  natsMsg_free(msg); // what the collector thread would call
 }
 
 expected<msg_ptr> make_msg(std::string_view subject, std::string_view reply, std::string_view data,

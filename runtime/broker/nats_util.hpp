@@ -27,7 +27,16 @@ template <class T, void (*Destroy)(T*)> struct nats_deleter {
     if (p) Destroy(p);
   }
 };
-using msg_ptr = std::unique_ptr<natsMsg, nats_deleter<natsMsg, natsMsg_Destroy>>;
+
+/// Frees a message on the calling thread. `natsMsg_Destroy` hands every
+/// message to nats.c's garbage-collector thread instead and, whenever that
+/// thread is idle, wakes it: one more thread wake-up per message received or
+/// built, which on an idle pipeline lies on every hop (docs/BENCHMARKS.md,
+/// "nats.c's garbage-collector thread"). For a message we own (received
+/// through a subscription, built by us) both end in the same free.
+void free_msg(natsMsg* msg) noexcept;
+
+using msg_ptr = std::unique_ptr<natsMsg, nats_deleter<natsMsg, free_msg>>;
 using stream_info_ptr =
     std::unique_ptr<jsStreamInfo, nats_deleter<jsStreamInfo, jsStreamInfo_Destroy>>;
 using consumer_info_ptr =
