@@ -13,7 +13,7 @@
 namespace sy::pipeline {
 
 void declare_and_publish(broker::connection& conn, const std::shared_ptr<broker::kv_bucket>& tasks,
-                         task t, send_handler done) {
+                         task t, send_handler done, std::uint64_t revision) {
   t.status = task_status::declared;
   t.last_update = unix_now();
   auto key = task_key(t);
@@ -23,21 +23,31 @@ void declare_and_publish(broker::connection& conn, const std::shared_ptr<broker:
   msg.msg_id = t.uid;
   auto uid = t.uid;
   auto self = conn.shared_from_this();
-  tasks->put_async(
-      key, *bytes,
-      [self, tasks, key, bytes, msg = std::move(msg), uid,
+  // Create-only (or compare-and-set): a send repeated with the same uid must
+  // not turn the record of a task already routed back into Declared, which
+  // would keep its analysis open for good.
+  tasks->update_async(
+      key, *bytes, revision,
+      [self, bytes, msg = std::move(msg), uid,
        done = std::move(done)](expected<std::uint64_t> stored) mutable {
-        if (!stored)
+        // A conflict: the record is there already, from an earlier send.
+        if (!stored && stored.error().code != errc::conflict)
           return done(make_error(stored.error().code,
                                  "cannot record task " + uid + ": " + stored.error().message));
         msg.data = std::move(*bytes);
+        auto written = stored ? *stored : 0;
         self->js_publish_async(
-            msg, [tasks, key, uid, done = std::move(done)](expected<broker::pub_ack> ack) {
+            msg, [self, uid, written, done = std::move(done)](expected<broker::pub_ack> ack) {
               if (ack) return done(uid);
-              // A record without its message would keep the analysis open. If this
-              // erase fails too, the caller still learns that the send failed and
-              // `switchyard cancel` removes the record.
-              tasks->erase_async(key, [](expected<std::uint64_t>) {});
+              // A record without its message would keep the analysis open. It
+              // goes by its revision, leaving no delete marker that would keep a
+              // send repeated with the same uid from creating it again. If this
+              // fails too, the caller still learns that the send failed and
+              // `switchyard cancel` removes the record. One this send did not
+              // write is not its to remove.
+              if (written != 0)
+                (void)self->publish("$JS.API.STREAM.MSG.DELETE.KV_" + std::string{tasks_bucket},
+                                    value{{"seq", written}, {"no_erase", true}}.dump());
               done(make_error(ack.error().code,
                               "cannot publish task " + uid + ": " + ack.error().message));
             });
@@ -59,9 +69,16 @@ void producer::send_async(task t, send_handler done) {
 }
 
 expected<std::string> producer::send(task t, std::chrono::milliseconds timeout) {
+  return send_and_wait(std::move(t), 0, timeout);
+}
+
+expected<std::string> producer::send_and_wait(task t, std::uint64_t revision,
+                                              std::chrono::milliseconds timeout) {
   auto result = std::make_shared<std::promise<expected<std::string>>>();
   auto future = result->get_future();
-  send_async(std::move(t), [result](expected<std::string> r) { result->set_value(std::move(r)); });
+  declare_and_publish(
+      *conn_, tasks_, std::move(t),
+      [result](expected<std::string> r) { result->set_value(std::move(r)); }, revision);
   if (future.wait_for(timeout) != std::future_status::ready)
     return make_error(errc::unavailable, "no answer from the broker within " +
                                              std::to_string(timeout.count()) + " ms");
@@ -85,7 +102,8 @@ expected<std::string> producer::send(task t, const std::vector<attachment>& file
   t.status = task_status::declared;
   t.last_update = unix_now();
   auto key = task_key(t);
-  if (auto r = tasks_->put(key, encode(t)); !r) return r.error();
+  auto declared = tasks_->put(key, encode(t));
+  if (!declared) return declared.error();
   auto undo = [&](std::size_t uploaded, const error& e) -> error {
     for (std::size_t i = 0; i < uploaded; ++i)
       (void)store->remove(refs[i].object);
@@ -116,7 +134,8 @@ expected<std::string> producer::send(task t, const std::vector<attachment>& file
     refs[i].sha256 = put->digest;
     t.payload[f.key] = to_value(refs[i]);
   }
-  auto sent = send(std::move(t), timeout);
+  // Overwrites the record written above, now with the references complete.
+  auto sent = send_and_wait(std::move(t), *declared, timeout);
   if (!sent) return undo(files.size(), sent.error());
   return sent;
 }

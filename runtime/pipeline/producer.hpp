@@ -29,13 +29,13 @@ struct attachment {
 /// Receives the outcome of an asynchronous send: the uid, or why it failed.
 using send_handler = std::function<void(expected<std::string>)>;
 
-/// Sends tasks into switchyard (docs/PIPELINE.md "Records"): writes the
+/// Sends tasks into switchyard (docs/PIPELINE.md "Records"): creates the
 /// task's `Declared` record in `sy_tasks`, then publishes it on
 /// `sy.unrouted.<priority>` with `Nats-Msg-Id = uid`. A task is accepted
 /// once both are confirmed; if the publish fails the record is removed
 /// again, so a failed send leaves nothing behind that could keep an analysis
 /// open. Sending the same task twice within the duplicate window stores it
-/// once.
+/// once, and a record already there (a repeated send) is left as it is.
 ///
 /// Thread-safe; `send` blocks, `send_async` does not.
 class producer {
@@ -60,6 +60,9 @@ public:
 
 private:
   producer(std::shared_ptr<broker::connection> conn, std::shared_ptr<broker::kv_bucket> tasks);
+  /// Sends with `declare_and_publish`'s `revision` and waits.
+  expected<std::string> send_and_wait(task t, std::uint64_t revision,
+                                      std::chrono::milliseconds timeout);
 
   std::shared_ptr<broker::connection> conn_;
   std::shared_ptr<broker::kv_bucket> tasks_;
@@ -68,7 +71,9 @@ private:
 /// Publishes `t` (a new unrouted task: a root or a child) after its
 /// `Declared` record was stored; `done` runs once on a broker thread. The
 /// building block of `producer` and of workers sending children.
+/// `revision` is the record's revision this send may overwrite; 0, the
+/// default, means none: a record already there is kept.
 void declare_and_publish(broker::connection& conn, const std::shared_ptr<broker::kv_bucket>& tasks,
-                         task t, send_handler done);
+                         task t, send_handler done, std::uint64_t revision = 0);
 
 } // namespace sy::pipeline

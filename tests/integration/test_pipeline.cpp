@@ -212,6 +212,71 @@ CAF_TEST(a task published with an unknown priority is refused and not stored unr
   CAF_CHECK(info && info->messages == 0);
 }
 
+CAF_TEST(a send repeated with the same uid leaves the routed record as it is) {
+  auto t = make_task({{"type", "other"}});
+  auto key = pipeline::task_key(t);
+  CAF_REQUIRE(producer->send(t));
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  auto declared = tasks->get(key);
+  CAF_REQUIRE(declared.has_value());
+  auto routed = decode_task(declared->value);
+  CAF_REQUIRE(routed && routed->status == task_status::declared);
+  // What a router writes once it routed the task.
+  routed->status = task_status::finished;
+  CAF_REQUIRE(tasks->put(key, encode(*routed)));
+  // The user sends it again, e.g. after a timeout: accepted, stored once,
+  // and the record still says routed (a Declared one would keep the
+  // analysis open forever, since no router reads the message again).
+  auto again = producer->send(t);
+  CAF_REQUIRE(again.has_value());
+  CAF_CHECK_EQUAL(*again, t.uid);
+  auto after = tasks->get(key);
+  CAF_REQUIRE(after.has_value());
+  auto record = decode_task(after->value);
+  CAF_CHECK(record && record->status == task_status::finished);
+  auto info = broker::stream_info(*conn, pipeline::unrouted_stream);
+  CAF_CHECK(info && info->messages == 1);
+}
+
+CAF_TEST(a send that cannot publish removes only the record it wrote) {
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  // A task sent before, whose record a router already marked routed.
+  auto earlier = make_task({{"type", "other"}});
+  earlier.status = task_status::finished;
+  CAF_REQUIRE(tasks->put(pipeline::task_key(earlier), encode(earlier)));
+  CAF_REQUIRE(broker::delete_stream(*conn, pipeline::unrouted_stream));
+  auto fresh = make_task({{"type", "other"}});
+  auto sent = producer->send(fresh);
+  CAF_REQUIRE(!sent);
+  CAF_CHECK(sent.error().message.find("cannot publish task " + fresh.uid) != std::string::npos);
+  // Its own record goes again: nothing is left to keep an analysis open.
+  // Removal is asynchronous, right behind the answer.
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    gone = !tasks->get(pipeline::task_key(fresh)).has_value();
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  CAF_CHECK(gone);
+  // A record this send did not write stays.
+  auto repeated = producer->send(earlier);
+  CAF_CHECK(!repeated);
+  std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  auto kept = tasks->get(pipeline::task_key(earlier));
+  CAF_REQUIRE(kept.has_value());
+  auto record = decode_task(kept->value);
+  CAF_CHECK(record && record->status == task_status::finished);
+  // Once the broker takes messages again, sending the failed task again
+  // records and publishes it: the removal left no delete marker in the way.
+  CAF_REQUIRE(pipeline::ensure_layout(*conn, {}));
+  CAF_REQUIRE(producer->send(fresh));
+  auto recorded = tasks->get(pipeline::task_key(fresh));
+  CAF_REQUIRE(recorded.has_value());
+  auto declared = decode_task(recorded->value);
+  CAF_CHECK(declared && declared->status == task_status::declared);
+}
+
 CAF_TEST(malformed bytes are parked and routing goes on) {
   node_process node{routing_node(), server.url()};
   CAF_CHECK(node.wait_for_log("running"));
