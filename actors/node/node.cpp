@@ -10,6 +10,7 @@
 #include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/broker/pull_consumer.hpp"
+#include "runtime/core/cpu_latency.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/log_publisher.hpp"
@@ -147,6 +148,20 @@ int run_node(const config::loaded_config& loaded) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Held until the node exits; the node runs without it if it is refused.
+  std::optional<cpu_latency_request> cpu_latency;
+  if (cfg.node.cpu_latency_us >= 0) {
+    auto held = cpu_latency_request::hold(cfg.node.cpu_latency_us);
+    if (held) {
+      cpu_latency.emplace(std::move(*held));
+      log->info("CPUs held to wake within {} us while the node runs (node.cpu_latency_us)",
+                cfg.node.cpu_latency_us);
+    } else {
+      log->warn("node.cpu_latency_us = {} not applied: {}", cfg.node.cpu_latency_us,
+                held.error().message);
+    }
+  }
 
   std::optional<broker::embedded_server> embedded;
   auto urls = cfg.broker.urls;

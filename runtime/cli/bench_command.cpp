@@ -26,6 +26,7 @@
 #include "runtime/cli/bench_rig.hpp"
 #include "runtime/cli/bench_scheduler.hpp"
 #include "runtime/cli/command.hpp"
+#include "runtime/core/cpu_latency.hpp"
 #include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/producer.hpp"
@@ -74,6 +75,8 @@ struct bench_options {
   /// Scheduler and ranker plugin of every consumer identity.
   std::string scheduler = "sy.schedulers.fifo";
   std::string ranker = "sy.rankers.priority";
+  /// The node's `node.cpu_latency_us`; -1: not set.
+  int cpu_latency_us = -1;
   bool json = false;
 };
 
@@ -194,8 +197,20 @@ int run_bench(const bench_options& opts) {
        << "[router]\ninstances = " << opts.routers << "\n"
        << "[housekeeper]\nenabled = true\n\n"
        << sc->consumers_toml;
-  auto rig = bench_rig::start("bench", toml.str());
+  auto node_keys = opts.cpu_latency_us >= 0
+                       ? "cpu_latency_us = " + std::to_string(opts.cpu_latency_us) + "\n"
+                       : std::string{};
+  auto rig = bench_rig::start("bench", toml.str(), node_keys);
   if (!rig) return fail(rig.error().message);
+  if (opts.cpu_latency_us >= 0) {
+    // The node holds it; a refusal is in its log, and the run is not what
+    // was asked for.
+    auto in_force = cpu_latency_request::current();
+    if (!in_force || *in_force > opts.cpu_latency_us)
+      return fail(
+          "the node could not hold node.cpu_latency_us = " + std::to_string(opts.cpu_latency_us) +
+          " (see its log: " + (*rig)->node->log_text() + ")");
+  }
   auto& server = (*rig)->server;
   auto& node = *(*rig)->node;
 
@@ -349,6 +364,7 @@ int run_bench(const bench_options& opts) {
         {"scenario", opts.scenario},
         {"scheduler", opts.scheduler},
         {"ranker", opts.ranker},
+        {"cpu_latency_us", opts.cpu_latency_us},
         {"tasks", tasks},
         {"seconds", seconds},
         {"tasks_per_s", per_s},
@@ -369,6 +385,8 @@ int run_bench(const bench_options& opts) {
     line("scenario") << opts.scenario << " (" << sc->expected_finished
                      << " routed task(s) per analysis)\n";
     line("queue") << opts.scheduler << ", " << opts.ranker << '\n';
+    if (opts.cpu_latency_us >= 0)
+      line("cpu wake") << "within " << opts.cpu_latency_us << " us (node.cpu_latency_us)\n";
     line("tasks") << tasks << '\n';
     line("seconds") << std::setprecision(3) << seconds << " (first send to last event)\n";
     line("tasks/s") << std::setprecision(0) << per_s << " (end to end)\n";
@@ -418,6 +436,9 @@ void add_bench_command(CLI::App& app, int& result) {
       ->default_str("sy.schedulers.fifo");
   cmd->add_option("--ranker", opts->ranker, "Ranker plugin of every consumer")
       ->default_str("sy.rankers.priority");
+  cmd->add_option("--cpu-latency-us", opts->cpu_latency_us,
+                  "Run the node with node.cpu_latency_us (needs root; 0: idle CPUs poll)")
+      ->check(CLI::Range(0, 1000000));
   cmd->add_flag("--json", opts->json, "Print one JSON object");
   cmd->callback([opts, &result] { result = run_bench(*opts); });
 }

@@ -5,7 +5,8 @@
 namespace sy::cli {
 
 expected<std::unique_ptr<bench_rig>> bench_rig::start(const std::string& name,
-                                                      const std::string& node_toml) {
+                                                      const std::string& node_toml,
+                                                      const std::string& node_keys) {
   std::unique_ptr<bench_rig> rig{new bench_rig};
   const auto& dir = rig->dir.path;
   if (dir.empty()) return make_error(errc::io, "cannot create a temp directory under /tmp");
@@ -19,8 +20,9 @@ expected<std::unique_ptr<bench_rig>> bench_rig::start(const std::string& name,
   rig->server.emplace(std::move(*server));
   auto config_path = dir + "/node.toml";
   std::ofstream{config_path} << "[node]\nname = \"" << name << "\"\ndata_dir = \"" << dir
-                             << "/node\"\nshutdown_grace = \"10s\"\n[broker]\nurls = [\""
-                             << rig->server->url() << "\"]\nstorage = \"file\"\n"
+                             << "/node\"\nshutdown_grace = \"10s\"\n"
+                             << node_keys << "[broker]\nurls = [\"" << rig->server->url()
+                             << "\"]\nstorage = \"file\"\n"
                              << node_toml;
   rig->node.emplace(node_argv(config_path), dir + "/node.log");
   if (auto r = rig->node->start(); !r) return r.error();

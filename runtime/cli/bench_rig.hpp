@@ -21,8 +21,9 @@ struct bench_rig {
   std::optional<child_process> node;
 
   /// Starts the server and the node and waits until the node runs.
-  static expected<std::unique_ptr<bench_rig>> start(const std::string& name,
-                                                    const std::string& node_toml);
+  /// `node_keys` are more lines of the `[node]` table.
+  static expected<std::unique_ptr<bench_rig>>
+  start(const std::string& name, const std::string& node_toml, const std::string& node_keys = {});
 
 private:
   bench_rig() : dir{"sy-bench-"} {}

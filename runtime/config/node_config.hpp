@@ -33,6 +33,9 @@ struct node_options {
   /// queue all threads wait on, or "stealing", a queue per thread with
   /// polling (docs/BENCHMARKS.md compares them).
   std::string thread_policy = "sharing";
+  /// Wake-up latency, in microseconds, the node asks the machine's CPUs to
+  /// keep while it runs (PM QoS, /dev/cpu_dma_latency); -1: none asked.
+  int cpu_latency_us = -1;
 };
 
 /// [broker]: NATS JetStream.

@@ -3,6 +3,7 @@
 #include "caf/test/unit_test_impl.hpp"
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/stream_spec.hpp"
+#include "runtime/core/cpu_latency.hpp"
 #include "runtime/task/uid.hpp"
 #include "tests/integration/pipeline_fixture.hpp"
 
@@ -275,6 +276,25 @@ CAF_TEST(a send that cannot publish removes only the record it wrote) {
   CAF_REQUIRE(recorded.has_value());
   auto declared = decode_task(recorded->value);
   CAF_CHECK(declared && declared->status == task_status::declared);
+}
+
+CAF_TEST(a node holds node.cpu_latency_us while it runs and not after) {
+  auto before = cpu_latency_request::current();
+  ::setenv("SWITCHYARD_NODE_CPU_LATENCY_US", "3", 1);
+  node_process node{routing_node(), server.url()};
+  ::unsetenv("SWITCHYARD_NODE_CPU_LATENCY_US");
+  CAF_REQUIRE(node.wait_for_log("running"));
+  if (!node.wait_for_log("CPUs held to wake within 3 us", 1)) {
+    // Not root here: the node says so and runs all the same.
+    CAF_CHECK(node.wait_for_log("node.cpu_latency_us = 3 not applied"));
+    return;
+  }
+  CAF_REQUIRE(before.has_value());
+  auto during = cpu_latency_request::current();
+  CAF_CHECK(during && *during <= 3);
+  CAF_CHECK_EQUAL(node.stop(), 0);
+  auto after = cpu_latency_request::current();
+  CAF_CHECK(after && *after == *before);
 }
 
 CAF_TEST(malformed bytes are parked and routing goes on) {

@@ -73,6 +73,9 @@ CAF_TEST(wrong types and out of range values name file key line and value) {
       error_of(std::string{good_consumer} + good_consumer + "\n\nconcurrency = \"four\"\n"),
       path() + ":11: [consumer] #2 key \"concurrency\": expected an integer in 1..4096, "
                "got \"four\"");
+  CAF_CHECK_EQUAL(
+      error_of("[node]\ncpu_latency_us = -5\n"),
+      path() + ":2: key \"node.cpu_latency_us\": expected an integer in -1..1000000, got -5");
   CAF_CHECK_EQUAL(error_of("[log]\npublish = 1\n"),
                   path() + ":2: key \"log.publish\": expected true or false, got 1");
   CAF_CHECK_EQUAL(error_of("[broker]\nurls = [\"nats://a:1\",\n  \"http://b:2\"]\n"),
