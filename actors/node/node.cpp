@@ -178,8 +178,8 @@ int run_node(const config::loaded_config& loaded) {
     }
     embedded.emplace(std::move(*server));
     urls = {embedded->url()};
-    log->info("no broker.urls configured: started nats-server at {} (store {})", urls[0],
-              eopts.data_dir);
+    log->info("no broker.urls configured: started nats-server at {} (store {}, {} thread(s))",
+              urls[0], eopts.data_dir, eopts.threads);
   }
   auto closing = std::make_shared<std::atomic<bool>>(false);
   auto conn = connect_broker(cfg, name, urls, closing);
