@@ -1,31 +1,13 @@
 #include "tests/support/node_process.hpp"
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 namespace sy::test {
-
-namespace {
-
-std::string make_temp_dir() {
-  std::string templ = (std::filesystem::temp_directory_path() / "sy-node-XXXXXX").string();
-  if (!mkdtemp(templ.data())) {
-    std::perror("mkdtemp");
-    std::exit(1);
-  }
-  return templ;
-}
-
-} // namespace
 
 node_process::node_process(const std::string& toml, const std::string& broker_url,
                            const std::string& broker_keys)
@@ -33,87 +15,53 @@ node_process::node_process(const std::string& toml, const std::string& broker_ur
 
 node_process::node_process(const std::string& toml, const std::vector<std::string>& broker_urls,
                            const std::string& broker_keys)
-    : dir_(make_temp_dir()), config_path_(dir_ + "/node.toml") {
+    : child_({SY_SWITCHYARD_BIN, "node", "--config", dir_.path + "/node.toml"},
+             dir_.path + "/node.log") {
+  if (dir_.path.empty()) {
+    std::fprintf(stderr, "node_process: cannot create a temp directory\n");
+    std::exit(1);
+  }
   std::string urls;
   for (const auto& u : broker_urls)
     urls += (urls.empty() ? "\"" : ", \"") + u + "\"";
-  std::ofstream out{config_path_};
-  out << "[node]\ndata_dir = \"" << dir_ << "/data\"\nshutdown_grace = \"10s\"\n"
+  std::ofstream out{dir_.path + "/node.toml"};
+  out << "[node]\ndata_dir = \"" << dir_.path << "/data\"\nshutdown_grace = \"10s\"\n"
       << "heartbeat_interval = \"1s\"\n"
       << "[broker]\nurls = [" << urls << "]\n"
       << broker_keys << '\n'
       << toml << '\n';
   out.close();
-  launch();
+  restart();
 }
 
-node_process::~node_process() {
-  if (pid_ > 0) kill9();
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
-
-void node_process::launch() {
-  pid_ = fork();
-  if (pid_ == 0) {
-    // A test binary that aborts (CAF_FAIL, the watchdog) takes its nodes
-    // along instead of leaving them running.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    auto log = dir_ + "/node.log";
-    std::freopen(log.c_str(), "a", stdout);
-    std::freopen(log.c_str(), "a", stderr);
-    execl(SY_SWITCHYARD_BIN, SY_SWITCHYARD_BIN, "node", "--config", config_path_.c_str(),
-          static_cast<char*>(nullptr));
-    std::perror("exec switchyard");
-    _exit(127);
-  }
-}
+node_process::~node_process() = default;
 
 int node_process::stop(int seconds) {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  for (int i = 0; i < seconds * 20; ++i) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  }
-  kill9();
-  return -1;
+  return child_.stop(std::chrono::seconds{seconds});
 }
 
 void node_process::signal(int sig) {
-  if (pid_ > 0) ::kill(pid_, sig);
+  child_.signal(sig);
 }
 
 void node_process::kill9() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
-  pid_ = -1;
+  child_.kill();
 }
 
 void node_process::restart() {
-  if (pid_ > 0) stop();
-  launch();
+  if (child_.running()) stop();
+  if (auto started = child_.start(); !started) {
+    std::fprintf(stderr, "node_process: %s\n", started.error().message.c_str());
+    std::exit(1);
+  }
 }
 
 bool node_process::running() {
-  if (pid_ <= 0) return false;
-  if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-    pid_ = -1;
-    return false;
-  }
-  return true;
+  return child_.running();
 }
 
 std::string node_process::log_text() const {
-  std::ifstream in{dir_ + "/node.log"};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return child_.log_text();
 }
 
 bool node_process::wait_for_log(const std::string& text, int seconds) const {

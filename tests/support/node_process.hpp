@@ -1,5 +1,7 @@
 #pragma once
 
+#include "runtime/cli/child_process.hpp"
+
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -37,14 +39,11 @@ public:
   /// Blocks until the log contains `text` or `seconds` passed.
   bool wait_for_log(const std::string& text, int seconds = 20) const;
   std::string log_text() const;
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
 
 private:
-  void launch();
-
-  std::string dir_;
-  std::string config_path_;
-  pid_t pid_ = -1;
+  cli::temp_dir dir_{"sy-node-"};
+  cli::child_process child_;
 };
 
 /// Runs `switchyard ARGS...` (the CLI under test) and returns its exit code,
