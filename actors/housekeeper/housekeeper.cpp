@@ -4,6 +4,7 @@
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/object_store.hpp"
 #include "runtime/broker/pull_consumer.hpp"
+#include "runtime/broker/stream_spec.hpp"
 #include "runtime/broker/subscription.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/analysis_tracker.hpp"
@@ -79,8 +80,6 @@ namespace {
 
 using self_pointer = housekeeper_actor::stateful_pointer<housekeeper_state>;
 
-const std::string tasks_stream = std::string{"KV_"} + pipeline::tasks_bucket;
-
 /// Tasks listed in one analysis event at most; the counts are always whole.
 constexpr std::size_t max_event_tasks = 1000;
 
@@ -92,8 +91,7 @@ void api_call(housekeeper_state& st, const housekeeper_deps& deps, const std::st
 }
 
 void delete_record(housekeeper_state& st, const housekeeper_deps& deps, std::uint64_t revision) {
-  api_call(st, deps, "$JS.API.STREAM.MSG.DELETE." + tasks_stream,
-           {{"seq", revision}, {"no_erase", true}});
+  (void)broker::request_message_delete(*deps.conn, pipeline::tasks_stream, revision, st.api_inbox);
 }
 
 /// Publishes an analysis event; its confirmation goes to `st.outcomes`.
@@ -225,7 +223,7 @@ void stop_feed(housekeeper_state& st, const housekeeper_deps& deps) {
   if (!st.feed) return;
   (void)st.feed->stop(std::chrono::seconds{2});
   st.feed.reset();
-  (void)broker::delete_consumer(*deps.conn, tasks_stream, st.feed_consumer);
+  (void)broker::delete_consumer(*deps.conn, pipeline::tasks_stream, st.feed_consumer);
 }
 
 /// Starts reading the bucket from its current state: a consumer of our own
@@ -238,7 +236,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   st.crashed.clear();
   st.announcing.clear();
   broker::consumer_spec spec;
-  spec.stream = tasks_stream;
+  spec.stream = pipeline::tasks_stream;
   spec.durable = "housekeeper-" + new_uid();
   spec.filter_subject = "$KV." + std::string{pipeline::tasks_bucket} + ".>";
   // The bucket keeps one revision per key, so "all" is the current state:
@@ -255,7 +253,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   housekeeper_actor me = self;
   auto feed_credit = std::make_shared<credit>();
   broker::pull_options popts;
-  popts.stream = tasks_stream;
+  popts.stream = pipeline::tasks_stream;
   popts.consumer = spec.durable;
   popts.window = 2048;
   popts.batch = 512;

@@ -260,6 +260,12 @@ expected<void> delete_stream_message(connection& conn, const std::string& stream
   return {};
 }
 
+expected<void> request_message_delete(connection& conn, const std::string& stream,
+                                      std::uint64_t seq, std::string_view reply) {
+  return conn.publish("$JS.API.STREAM.MSG.DELETE." + stream,
+                      value{{"seq", seq}, {"no_erase", true}}.dump(), {}, reply);
+}
+
 expected<std::optional<stored_message>> next_stored_message(connection& conn,
                                                             const std::string& stream,
                                                             const std::string& filter,

@@ -61,11 +61,12 @@ enum class ensure_outcome { created, unchanged, updated };
 
 /// Makes the stream exist with `spec`'s shape. Creates it if missing. If it
 /// exists, differences that JetStream can change in place (subjects, which
-/// become the union of both lists or, with `exact_subjects`, `spec`'s, limits, max age, duplicate
-/// window, discard, replicas, direct get, rollup) are updated; a different retention or storage is
-/// an `errc::conflict` that names the field, e.g. "stream SY_QUEUES exists with retention=limits,
-/// switchyard needs workqueue; delete it or fix the config". Safe to call concurrently from several
-/// nodes. Blocking (one to three API round trips).
+/// become the union of both lists or, with `exact_subjects`, `spec`'s;
+/// limits, max age, duplicate window, discard, replicas, direct get, rollup)
+/// are updated; a different retention or storage is an `errc::conflict` that
+/// names the field, e.g. "stream SY_QUEUES exists with retention=limits,
+/// switchyard needs workqueue; delete it or fix the config". Safe to call
+/// concurrently from several nodes. Blocking (one to three API round trips).
 expected<ensure_outcome> ensure_stream(connection& conn, const stream_spec& spec);
 
 /// Current counters of a stream.
@@ -98,6 +99,12 @@ expected<std::optional<std::string>> last_message_data(connection& conn, const s
 /// Removes one message by sequence; `errc::not_found` if it is not there.
 expected<void> delete_stream_message(connection& conn, const std::string& stream,
                                      std::uint64_t seq);
+
+/// The same without waiting: asks the stream to remove message `seq` (no
+/// delete marker, the data not overwritten). The answer goes to `reply`
+/// when given, to nobody otherwise; an error is only the request's own.
+expected<void> request_message_delete(connection& conn, const std::string& stream,
+                                      std::uint64_t seq, std::string_view reply = {});
 
 /// A message read back from a stream by sequence.
 struct stored_message {

@@ -20,6 +20,8 @@ inline constexpr const char* logs_stream = "SY_LOGS";
 /// Messages no one could read (malformed task bytes), kept for inspection.
 inline constexpr const char* parked_stream = "SY_PARKED";
 inline constexpr const char* tasks_bucket = "sy_tasks";
+/// The stream that holds `tasks_bucket` (NATS KV: "KV_" + its name).
+inline constexpr const char* tasks_stream = "KV_sy_tasks";
 inline constexpr const char* binds_bucket = "sy_binds";
 inline constexpr const char* nodes_bucket = "sy_nodes";
 /// When a task of each hash last finished, per identity, for rankers that

@@ -1,6 +1,7 @@
 #include "runtime/pipeline/producer.hpp"
 
 #include "runtime/broker/object_store.hpp"
+#include "runtime/broker/stream_spec.hpp"
 #include "runtime/broker/zip_stream.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/codec.hpp"
@@ -45,9 +46,7 @@ void declare_and_publish(broker::connection& conn, const std::shared_ptr<broker:
               // fails too, the caller still learns that the send failed and
               // `switchyard cancel` removes the record. One this send did not
               // write is not its to remove.
-              if (written != 0)
-                (void)self->publish("$JS.API.STREAM.MSG.DELETE.KV_" + std::string{tasks_bucket},
-                                    value{{"seq", written}, {"no_erase", true}}.dump());
+              if (written != 0) (void)broker::request_message_delete(*self, tasks_stream, written);
               done(make_error(ack.error().code,
                               "cannot publish task " + uid + ": " + ack.error().message));
             });

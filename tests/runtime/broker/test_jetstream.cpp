@@ -8,6 +8,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 using namespace sy::broker;
@@ -182,6 +183,12 @@ CAF_TEST(purge and delete remove messages) {
   CAF_CHECK_EQUAL(messages_in(*conn, "SY_QUEUES"), 2u);
   auto missing = delete_stream_message(*conn, "SY_QUEUES", 1);
   CAF_CHECK(!missing);
+  // Without waiting: the request goes out, the stream removes the message.
+  CAF_CHECK(request_message_delete(*conn, "SY_QUEUES", 2));
+  for (int i = 0; i < 100 && messages_in(*conn, "SY_QUEUES") != 1u; ++i)
+    std::this_thread::sleep_for(10ms);
+  CAF_CHECK_EQUAL(messages_in(*conn, "SY_QUEUES"), 1u);
+  SY_REQUIRE(conn->js_publish({"sy.queue.e.low", "x", {}, {}, std::nullopt}, 2s));
   CAF_CHECK(purge_stream(*conn, "SY_QUEUES", "sy.queue.e.>"));
   CAF_CHECK_EQUAL(messages_in(*conn, "SY_QUEUES"), 1u);
   CAF_CHECK(purge_stream(*conn, "SY_QUEUES"));
