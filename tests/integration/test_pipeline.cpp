@@ -424,6 +424,65 @@ CAF_TEST(a task delivered more than max_deliver times is recorded Crashed) {
   CAF_CHECK(queue && queue->num_pending == 0 && queue->num_ack_pending == 0);
 }
 
+CAF_TEST(a redelivered fork without a record runs again while its parent is unrouted) {
+  // A router writes a fork's record and queues its message in parallel; in a
+  // broker failover the message can be stored while the record is not. Two
+  // such forks are queued here without records: `pending`'s parent is still
+  // Declared (its router will retry), `ended`'s parent is routed (so its
+  // record was written once, and its absence means the task ended).
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  auto unrouted = make_task({{"type", "job"}});
+  CAF_REQUIRE(tasks->put(pipeline::task_key(unrouted), encode(unrouted)));
+  auto pending = fork_for(unrouted, "work");
+  auto routed = make_task({{"type", "job"}});
+  auto ended = fork_for(routed, "work");
+  routed.status = task_status::finished;
+  routed.spawned = {ended.uid};
+  CAF_REQUIRE(tasks->put(pipeline::task_key(routed), encode(routed)));
+  for (const auto& fork : {pending, ended})
+    CAF_REQUIRE(conn->js_publish(
+        {pipeline::queue_subject("work", fork.priority), encode(fork), {}, fork.uid, std::nullopt},
+        std::chrono::seconds{2}));
+  // The first node takes both and dies before recording anything; the
+  // second gets them redelivered.
+  std::string toml = "[router]\ninstances = 1\n" +
+                     consumer("work", R"([{type = "job"}])", "{ service_time_ms = 1500 }", 2) +
+                     "record_started_after = \"10s\"\n[log]\nlevels = { scheduler = \"debug\" }\n";
+  node_process a{toml, server.url(), "ack_wait = \"1s\""};
+  CAF_CHECK(a.wait_for_log("running"));
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  a.kill9();
+  node_process b{toml, server.url(), "ack_wait = \"1s\""};
+  bool drained = false;
+  for (int i = 0; i < 200 && !drained; ++i) {
+    auto stream = broker::stream_info(*conn, pipeline::queues_stream);
+    auto queue = queue_state("work");
+    drained = stream && stream->messages == 0 && queue && queue->num_ack_pending == 0;
+    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  if (!drained)
+    CAF_FAIL("the queue did not drain; broker state:\n"
+             << dump_state() << "node b:\n"
+             << b.log_text());
+  auto ran = tasks->get(pipeline::task_key(pending));
+  CAF_REQUIRE(ran.has_value());
+  auto record = decode_task(ran->value);
+  CAF_CHECK(record && record->status == task_status::finished);
+  CAF_CHECK(b.wait_for_log("[" + pending.uid + " " + pending.root_uid +
+                           " work] its parent is not routed yet; running it again"));
+  // The other one did not run: no record of it was written again.
+  CAF_CHECK(b.wait_for_log("[" + ended.uid + " " + ended.root_uid +
+                           " work] already ended; acking the redelivery"));
+  CAF_CHECK(!tasks->get(pipeline::task_key(ended)).has_value());
+  // Once its router marks the parent routed, the analysis completes.
+  unrouted.status = task_status::finished;
+  unrouted.spawned = {pending.uid};
+  CAF_REQUIRE(tasks->put(pipeline::task_key(unrouted), encode(unrouted)));
+  REQUIRE_EVENT(unrouted.root_uid, b);
+  CAF_CHECK_EQUAL(receivers(unrouted.root_uid, "Finished"), names{"work"});
+}
+
 CAF_TEST(a graceful stop finishes in flight tasks and hands back the rest) {
   std::string toml = "[router]\ninstances = 1\n" +
                      consumer("work", R"([{type = "job"}])", "{ service_time_ms = 400 }", 2);
