@@ -66,6 +66,8 @@ int run_resource_bench(long megabytes, bool json) {
   broker::embedded_server_options sopts;
   sopts.data_dir = dir + "/nats";
   sopts.port = 0;
+  // As a node's embedded server: it shares the machine with this client.
+  sopts.threads = broker::shared_machine_server_threads();
   auto server = broker::embedded_server::start(sopts);
   if (!server) return fail("nats-server: " + server.error().message);
   broker::connection_options copts;
