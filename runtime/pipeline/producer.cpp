@@ -13,44 +13,94 @@
 
 namespace sy::pipeline {
 
+namespace {
+
+/// Attempts per write of a send. A write that got no answer may still have
+/// been stored; repeating it settles that: a repeated create finds the
+/// record there, and a publish repeated with the same msg id is acked as a
+/// duplicate. Without this, a send cut by a broker failover would remove
+/// the record of a task whose message was stored, and a router retrying it
+/// would then take it as already routed.
+constexpr int send_attempts = 3;
+
+/// One send: the record, then the publish, each tried up to
+/// `send_attempts` times while the broker is unavailable.
+struct send_job : std::enable_shared_from_this<send_job> {
+  std::shared_ptr<broker::connection> conn;
+  std::shared_ptr<broker::kv_bucket> tasks;
+  std::string key;
+  std::string uid;
+  /// The unrouted message; its data is also the record's value.
+  broker::outgoing_message msg;
+  /// The revision this send may overwrite (0: create only).
+  std::uint64_t revision = 0;
+  /// The record's revision if this send wrote it.
+  std::uint64_t written = 0;
+  int attempts = 0;
+  send_handler done;
+
+  void record() {
+    ++attempts;
+    // Create-only (or compare-and-set): a send repeated with the same uid
+    // must not turn the record of a task already routed back into Declared,
+    // which would keep its analysis open for good.
+    tasks->update_async(
+        key, msg.data, revision, [self = shared_from_this()](expected<std::uint64_t> r) {
+          // A conflict: the record is there already, from an earlier send or
+          // from this one's attempt whose answer was lost.
+          if (r || r.error().code == errc::conflict) {
+            self->written = r ? *r : 0;
+            self->attempts = 0;
+            return self->publish();
+          }
+          if (r.error().code == errc::unavailable && self->attempts < send_attempts)
+            return self->record();
+          self->done(make_error(r.error().code, "cannot record task " + self->uid + ": " +
+                                                    r.error().message + self->tries()));
+        });
+  }
+
+  void publish() {
+    ++attempts;
+    conn->js_publish_async(msg, [self = shared_from_this()](expected<broker::pub_ack> ack) {
+      if (ack) return self->done(self->uid);
+      if (ack.error().code == errc::unavailable && self->attempts < send_attempts)
+        return self->publish();
+      // A record without its message would keep the analysis open. It goes
+      // by its revision, leaving no delete marker that would keep a send
+      // repeated with the same uid from creating it again. If this fails
+      // too, the caller still learns that the send failed and `switchyard
+      // cancel` removes the record. One this send did not write is not its
+      // to remove.
+      if (self->written != 0)
+        (void)broker::request_message_delete(*self->conn, tasks_stream, self->written);
+      self->done(make_error(ack.error().code, "cannot publish task " + self->uid + ": " +
+                                                  ack.error().message + self->tries()));
+    });
+  }
+
+  std::string tries() const {
+    return attempts > 1 ? " (" + std::to_string(attempts) + " attempts)" : "";
+  }
+};
+
+} // namespace
+
 void declare_and_publish(broker::connection& conn, const std::shared_ptr<broker::kv_bucket>& tasks,
                          task t, send_handler done, std::uint64_t revision) {
   t.status = task_status::declared;
   t.last_update = unix_now();
-  auto key = task_key(t);
-  auto bytes = std::make_shared<std::string>(encode(t));
-  broker::outgoing_message msg;
-  msg.subject = unrouted_subject(t.priority);
-  msg.msg_id = t.uid;
-  auto uid = t.uid;
-  auto self = conn.shared_from_this();
-  // Create-only (or compare-and-set): a send repeated with the same uid must
-  // not turn the record of a task already routed back into Declared, which
-  // would keep its analysis open for good.
-  tasks->update_async(
-      key, *bytes, revision,
-      [self, bytes, msg = std::move(msg), uid,
-       done = std::move(done)](expected<std::uint64_t> stored) mutable {
-        // A conflict: the record is there already, from an earlier send.
-        if (!stored && stored.error().code != errc::conflict)
-          return done(make_error(stored.error().code,
-                                 "cannot record task " + uid + ": " + stored.error().message));
-        msg.data = std::move(*bytes);
-        auto written = stored ? *stored : 0;
-        self->js_publish_async(
-            msg, [self, uid, written, done = std::move(done)](expected<broker::pub_ack> ack) {
-              if (ack) return done(uid);
-              // A record without its message would keep the analysis open. It
-              // goes by its revision, leaving no delete marker that would keep a
-              // send repeated with the same uid from creating it again. If this
-              // fails too, the caller still learns that the send failed and
-              // `switchyard cancel` removes the record. One this send did not
-              // write is not its to remove.
-              if (written != 0) (void)broker::request_message_delete(*self, tasks_stream, written);
-              done(make_error(ack.error().code,
-                              "cannot publish task " + uid + ": " + ack.error().message));
-            });
-      });
+  auto job = std::make_shared<send_job>();
+  job->conn = conn.shared_from_this();
+  job->tasks = tasks;
+  job->key = task_key(t);
+  job->uid = t.uid;
+  job->msg.data = encode(t);
+  job->msg.subject = unrouted_subject(t.priority);
+  job->msg.msg_id = t.uid;
+  job->revision = revision;
+  job->done = std::move(done);
+  job->record();
 }
 
 producer::producer(std::shared_ptr<broker::connection> conn,

@@ -32,9 +32,11 @@ using send_handler = std::function<void(expected<std::string>)>;
 /// Sends tasks into switchyard (docs/PIPELINE.md "Records"): creates the
 /// task's `Declared` record in `sy_tasks`, then publishes it on
 /// `sy.unrouted.<priority>` with `Nats-Msg-Id = uid`. A task is accepted
-/// once both are confirmed; if the publish fails the record is removed
-/// again, so a failed send leaves nothing behind that could keep an analysis
-/// open. Sending the same task twice within the duplicate window stores it
+/// once both are confirmed. A write without an answer (the broker
+/// unavailable, a failover) is tried again, up to 3 times: it may have been
+/// stored, and the repeat tells. If the publish still fails the record is
+/// removed again, so a failed send leaves nothing behind that could keep an
+/// analysis open. Sending the same task twice within the duplicate window stores it
 /// once, and a record already there (a repeated send) is left as it is.
 ///
 /// Thread-safe; `send` blocks, `send_async` does not.
