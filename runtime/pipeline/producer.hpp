@@ -42,11 +42,17 @@ using send_handler = std::function<void(expected<std::string>)>;
 /// Thread-safe; `send` blocks, `send_async` does not.
 class producer {
 public:
+  /// 2 writes × 3 attempts × the default 5 s ack timeout.
+  static constexpr std::chrono::milliseconds default_send_timeout{30000};
+
   /// Opens the `sy_tasks` bucket on `conn` (which `ensure_layout` created).
   static expected<producer> open(std::shared_ptr<broker::connection> conn);
 
-  /// Sends `t` (status set to Declared) and waits up to `timeout`.
-  expected<std::string> send(task t, std::chrono::milliseconds timeout = std::chrono::seconds{10});
+  /// Sends `t` (status set to Declared) and waits up to `timeout`. The
+  /// default covers every attempt of both writes at the connection's default
+  /// `publish_ack_timeout`. A send still trying when `timeout` passes goes on
+  /// in the background: it either stores the task or removes its record.
+  expected<std::string> send(task t, std::chrono::milliseconds timeout = default_send_timeout);
 
   /// Sends `t` without waiting; `done` runs once on a broker thread.
   void send_async(task t, send_handler done);
@@ -58,7 +64,7 @@ public:
   /// collects an upload in progress. On failure the uploaded objects and
   /// the record are removed again. Blocking.
   expected<std::string> send(task t, const std::vector<attachment>& files,
-                             std::chrono::milliseconds timeout = std::chrono::seconds{10});
+                             std::chrono::milliseconds timeout = default_send_timeout);
 
 private:
   producer(std::shared_ptr<broker::connection> conn, std::shared_ptr<broker::kv_bucket> tasks);
