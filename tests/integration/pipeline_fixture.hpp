@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace sy::test {
@@ -123,6 +124,21 @@ struct pipeline_fixture {
 
   /// What the broker holds, for the log of a failed test: stream and
   /// consumer counters and the task records left, by status.
+  /// Waits until `identity`'s queue holds no message and none is awaiting
+  /// an ack. The stream's message count is the truth (work-queue retention
+  /// removes acked messages); the consumer's pending count can be off with
+  /// interior deletes.
+  bool wait_drained(const std::string& identity, int seconds) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
+    for (;;) {
+      auto stream = broker::stream_info(*conn, pipeline::queues_stream);
+      auto queue = queue_state(identity);
+      if (stream && stream->messages == 0 && queue && queue->num_ack_pending == 0) return true;
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+  }
+
   std::string dump_state() {
     std::ostringstream out;
     for (const auto* stream : {pipeline::unrouted_stream, pipeline::queues_stream}) {

@@ -382,17 +382,8 @@ CAF_TEST(a node killed mid run loses no task) {
     finished += events[r].value("finished", 0) == 1 ? 1 : 0;
   CAF_CHECK_EQUAL(finished, roots.size());
   // Acks the dead node sent too late come back as redeliveries, which the
-  // survivor recognises as done and acks: the queue ends up empty. The
-  // stream's message count is the truth (work-queue retention removes acked
-  // messages); the consumer's pending count can be off with interior deletes.
-  bool drained = false;
-  for (int i = 0; i < 300 && !drained; ++i) {
-    auto stream = broker::stream_info(*conn, pipeline::queues_stream);
-    auto queue = queue_state("work");
-    drained = stream && stream->messages == 0 && queue && queue->num_ack_pending == 0;
-    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  if (!drained)
+  // survivor recognises as done and acks: the queue ends up empty.
+  if (!wait_drained("work", 30))
     CAF_FAIL("the queue did not drain; broker state:\n"
              << dump_state() << "node b:\n"
              << b.log_text());
@@ -506,14 +497,7 @@ CAF_TEST(a redelivered fork without a record runs again while its parent is unro
   std::this_thread::sleep_for(std::chrono::milliseconds{500});
   a.kill9();
   node_process b{toml, server.url(), "ack_wait = \"1s\""};
-  bool drained = false;
-  for (int i = 0; i < 200 && !drained; ++i) {
-    auto stream = broker::stream_info(*conn, pipeline::queues_stream);
-    auto queue = queue_state("work");
-    drained = stream && stream->messages == 0 && queue && queue->num_ack_pending == 0;
-    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  if (!drained)
+  if (!wait_drained("work", 20))
     CAF_FAIL("the queue did not drain; broker state:\n"
              << dump_state() << "node b:\n"
              << b.log_text());
