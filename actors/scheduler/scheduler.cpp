@@ -453,24 +453,30 @@ void enqueue(self_pointer self, const scheduler_deps& deps, const scheduler_opti
 }
 
 /// A redelivered task may already have ended, with only its ack lost: then
-/// its record is terminal, or gone (the housekeeper removes Finished ones).
-/// Any doubt runs it again (at-least-once).
+/// its record is terminal, or gone (the housekeeper removes Finished ones
+/// once the analysis completed). A missing record proves that only when
+/// `missing_means_ended`. Any doubt runs it again (at-least-once).
 void skip_if_ended(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
-                   delivery msg, task t) {
+                   delivery msg, task t, bool missing_means_ended) {
   auto key = pipeline::task_key(t);
   self->request(deps.lookup, std::chrono::seconds{10}, get_atom::value, key)
       .then(
-          [self, deps, opts, msg, t = std::move(t)](const lookup_result& r) mutable {
+          [self, deps, opts, msg, t, missing_means_ended](const lookup_result& r) mutable {
             if (!r.error.empty()) return enqueue(self, deps, opts, std::move(msg), std::move(t));
             auto record = r.value ? decode_task(*r.value)
                                   : expected<task>{make_error(errc::not_found, "no record")};
-            if (!record || is_terminal(record->status)) {
+            bool ended = record ? is_terminal(record->status) : r.value || missing_means_ended;
+            if (ended) {
               self->state.log->debug("[{} {} {}] already ended; acking the redelivery", t.uid,
                                      t.root_uid, opts.own_bind.identity);
               deps.metrics->of(opts.own_bind.identity).duplicates++;
               (void)msg->ack();
               return deps.pull_credit->release(*msg);
             }
+            if (!r.value)
+              self->state.log->debug("[{} {} {}] no record while its parent is not routed yet; "
+                                     "running it again",
+                                     t.uid, t.root_uid, opts.own_bind.identity);
             enqueue(self, deps, opts, std::move(msg), std::move(t));
           },
           [self, deps, opts, msg, t](const caf::error&) mutable {
@@ -480,31 +486,27 @@ void skip_if_ended(self_pointer self, const scheduler_deps& deps, const schedule
 
 /// Reads the record of the task a redelivered one was made from (the
 /// unrouted task of a fork, the crashed task of a retry) before its own. A
-/// router writes a fork's record and queues its message in parallel, so
+/// router creates a fork's record and queues its message in parallel, so
 /// during a broker failover the message can be stored while the record is
-/// not; a missing record proves the fork ended only once its parent is
-/// routed, since the router marks a parent routed after every fork record
-/// was confirmed.
+/// not. A missing record proves the fork ended only once its parent is
+/// routed: the router marks a parent routed after every fork record was
+/// confirmed.
 void check_redelivered(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
                        delivery msg, task t) {
   if (t.orig_uid.empty() || !pipeline::is_key_token(t.orig_uid))
-    return skip_if_ended(self, deps, opts, std::move(msg), std::move(t));
+    return skip_if_ended(self, deps, opts, std::move(msg), std::move(t), true);
   auto parent_key = pipeline::task_key(t.root_uid, t.orig_uid);
   self->request(deps.lookup, std::chrono::seconds{10}, get_atom::value, parent_key)
       .then(
           [self, deps, opts, msg, t](const lookup_result& r) mutable {
             auto parent = r.value ? decode_task(*r.value)
                                   : expected<task>{make_error(errc::not_found, "no record")};
-            if (r.error.empty() && !(parent && parent->status == task_status::declared))
-              return skip_if_ended(self, deps, opts, std::move(msg), std::move(t));
-            self->state.log->debug("[{} {} {}] {}; running it again", t.uid, t.root_uid,
-                                   opts.own_bind.identity,
-                                   r.error.empty() ? "its parent is not routed yet"
-                                                   : "cannot read its parent's record");
-            enqueue(self, deps, opts, std::move(msg), std::move(t));
+            // Unreadable: as if unrouted, so that only a terminal record skips it.
+            bool routed = r.error.empty() && !(parent && parent->status == task_status::declared);
+            skip_if_ended(self, deps, opts, std::move(msg), std::move(t), routed);
           },
           [self, deps, opts, msg, t](const caf::error&) mutable {
-            enqueue(self, deps, opts, std::move(msg), std::move(t));
+            skip_if_ended(self, deps, opts, std::move(msg), std::move(t), false);
           });
 }
 

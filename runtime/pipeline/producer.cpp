@@ -117,20 +117,30 @@ void producer::send_async(task t, send_handler done) {
   declare_and_publish(*conn_, tasks_, std::move(t), std::move(done));
 }
 
-expected<std::string> producer::send(task t, std::chrono::milliseconds timeout) {
-  return send_and_wait(std::move(t), 0, timeout);
+namespace {
+
+error no_answer(std::chrono::milliseconds timeout) {
+  return make_error(errc::unavailable, "no answer from the broker within " +
+                                           std::to_string(timeout.count()) +
+                                           " ms; the send goes on in the background");
 }
 
-expected<std::string> producer::send_and_wait(task t, std::uint64_t revision,
-                                              std::chrono::milliseconds timeout) {
+} // namespace
+
+expected<std::string> producer::send(task t, std::chrono::milliseconds timeout) {
+  auto sent = send_and_wait(std::move(t), 0, timeout);
+  if (!sent) return no_answer(timeout);
+  return std::move(*sent);
+}
+
+std::optional<expected<std::string>> producer::send_and_wait(task t, std::uint64_t revision,
+                                                             std::chrono::milliseconds timeout) {
   auto result = std::make_shared<std::promise<expected<std::string>>>();
   auto future = result->get_future();
   declare_and_publish(
       *conn_, tasks_, std::move(t),
       [result](expected<std::string> r) { result->set_value(std::move(r)); }, revision);
-  if (future.wait_for(timeout) != std::future_status::ready)
-    return make_error(errc::unavailable, "no answer from the broker within " +
-                                             std::to_string(timeout.count()) + " ms");
+  if (future.wait_for(timeout) != std::future_status::ready) return std::nullopt;
   return future.get();
 }
 
@@ -185,8 +195,12 @@ expected<std::string> producer::send(task t, const std::vector<attachment>& file
   }
   // Overwrites the record written above, now with the references complete.
   auto sent = send_and_wait(std::move(t), *declared, timeout);
-  if (!sent) return undo(files.size(), sent.error());
-  return sent;
+  // Still going: it may yet publish the task, which needs its files. If it
+  // fails instead, it removes the record, and the housekeeper's resource
+  // collection removes the files nothing refers to.
+  if (!sent) return no_answer(timeout);
+  if (!*sent) return undo(files.size(), sent->error());
+  return std::move(*sent);
 }
 
 } // namespace sy::pipeline

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,14 +37,17 @@ using send_handler = std::function<void(expected<std::string>)>;
 /// unavailable, a failover) is tried again, up to 3 times: it may have been
 /// stored, and the repeat tells. If the publish still fails the record is
 /// removed again, so a failed send leaves nothing behind that could keep an
-/// analysis open. Sending the same task twice within the duplicate window stores it
-/// once, and a record already there (a repeated send) is left as it is.
+/// analysis open. One exception: when only a repeated create stored the
+/// record (it found it there), the send cannot tell its own record from an
+/// earlier send's, and leaves it; `switchyard cancel` removes it. Sending
+/// the same task twice within the duplicate window stores it once, and a
+/// record already there (a repeated send) is left as it is.
 ///
 /// Thread-safe; `send` blocks, `send_async` does not.
 class producer {
 public:
-  /// 2 writes × 3 attempts × the default 5 s ack timeout.
-  static constexpr std::chrono::milliseconds default_send_timeout{30000};
+  /// 2 writes × 3 attempts × the default 5 s ack timeout, and some slack.
+  static constexpr std::chrono::milliseconds default_send_timeout{35000};
 
   /// Opens the `sy_tasks` bucket on `conn` (which `ensure_layout` created).
   static expected<producer> open(std::shared_ptr<broker::connection> conn);
@@ -51,7 +55,7 @@ public:
   /// Sends `t` (status set to Declared) and waits up to `timeout`. The
   /// default covers every attempt of both writes at the connection's default
   /// `publish_ack_timeout`. A send still trying when `timeout` passes goes on
-  /// in the background: it either stores the task or removes its record.
+  /// in the background and ends as any other send does.
   expected<std::string> send(task t, std::chrono::milliseconds timeout = default_send_timeout);
 
   /// Sends `t` without waiting; `done` runs once on a broker thread.
@@ -62,15 +66,18 @@ public:
   /// `sy_resources`, then sends the task with the references completed
   /// (size, digest). The record comes first, so the housekeeper never
   /// collects an upload in progress. On failure the uploaded objects and
-  /// the record are removed again. Blocking.
+  /// the record are removed again; if the send is still going when
+  /// `timeout` passes, they stay for it (a send that then fails removes the
+  /// record, and the housekeeper collects the files). Blocking.
   expected<std::string> send(task t, const std::vector<attachment>& files,
                              std::chrono::milliseconds timeout = default_send_timeout);
 
 private:
   producer(std::shared_ptr<broker::connection> conn, std::shared_ptr<broker::kv_bucket> tasks);
-  /// Sends with `declare_and_publish`'s `revision` and waits.
-  expected<std::string> send_and_wait(task t, std::uint64_t revision,
-                                      std::chrono::milliseconds timeout);
+  /// Sends with `declare_and_publish`'s `revision` and waits; none if the
+  /// send was still going when `timeout` passed.
+  std::optional<expected<std::string>> send_and_wait(task t, std::uint64_t revision,
+                                                     std::chrono::milliseconds timeout);
 
   std::shared_ptr<broker::connection> conn_;
   std::shared_ptr<broker::kv_bucket> tasks_;

@@ -41,7 +41,9 @@ schedule_pass run_due_schedules(broker::connection& conn, broker::kv_bucket& sch
     auto action = decide(*s, now, completed_at(conn, s->last_root));
     if (action == schedule_action::send) {
       auto t = blueprint_task(*s);
-      auto uid = producer.send(t);
+      // Bounded well inside the housekeeping lease; a send still going then
+      // ends in the background, and the schedule is due again next pass.
+      auto uid = producer.send(t, std::chrono::seconds{10});
       if (!uid) {
         pass.errors.push_back("schedule " + s->id + ": cannot send: " + uid.error().message);
         continue; // due again at the next pass

@@ -122,8 +122,6 @@ struct pipeline_fixture {
     return sum;
   }
 
-  /// What the broker holds, for the log of a failed test: stream and
-  /// consumer counters and the task records left, by status.
   /// Waits until `identity`'s queue holds no message and none is awaiting
   /// an ack. The stream's message count is the truth (work-queue retention
   /// removes acked messages); the consumer's pending count can be off with
@@ -139,6 +137,8 @@ struct pipeline_fixture {
     }
   }
 
+  /// What the broker holds, for the log of a failed test: stream and
+  /// consumer counters and the task records left, by status.
   std::string dump_state() {
     std::ostringstream out;
     for (const auto* stream : {pipeline::unrouted_stream, pipeline::queues_stream}) {
