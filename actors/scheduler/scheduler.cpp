@@ -474,8 +474,8 @@ void skip_if_ended(self_pointer self, const scheduler_deps& deps, const schedule
               return deps.pull_credit->release(*msg);
             }
             if (!r.value)
-              self->state.log->debug("[{} {} {}] no record while its parent is not routed yet; "
-                                     "running it again",
+              self->state.log->debug("[{} {} {}] no record, and its parent is not known to be "
+                                     "routed; running it again",
                                      t.uid, t.root_uid, opts.own_bind.identity);
             enqueue(self, deps, opts, std::move(msg), std::move(t));
           },

@@ -528,7 +528,7 @@ CAF_TEST(a redelivered fork without a record runs again while its parent is unro
   auto record = decode_task(ran->value);
   CAF_CHECK(record && record->status == task_status::finished);
   CAF_CHECK(b.wait_for_log("[" + pending.uid + " " + pending.root_uid +
-                           " work] no record while its parent is not routed yet"));
+                           " work] no record, and its parent is not known to be routed"));
   // The others did not run: no record was written again.
   for (const auto* skipped : {&ended, &done})
     CAF_CHECK(b.wait_for_log("[" + skipped->uid + " " + skipped->root_uid +
