@@ -1,5 +1,7 @@
 #include "actors/core/lookup.hpp"
 
+#include "runtime/task/codec.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -24,6 +26,11 @@ lookup_actor::behavior_type lookup(lookup_actor::pointer,
 }
 
 } // namespace
+
+expected<task> found_task(const lookup_result& r) {
+  if (!r.value) return make_error(errc::not_found, "no record");
+  return decode_task(*r.value);
+}
 
 lookup_actor spawn_lookup(caf::actor_system& sys, std::shared_ptr<broker::kv_bucket> bucket) {
   return sys.spawn<caf::detached>(lookup, std::move(bucket));

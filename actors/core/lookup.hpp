@@ -3,6 +3,7 @@
 #include "actors/core/atoms.hpp"
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/core/expected.hpp"
+#include "runtime/task/task.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
@@ -19,6 +20,10 @@ struct lookup_result {
   std::optional<std::string> value;
   std::string error;
 };
+
+/// The task record a lookup found, decoded; `errc::not_found` when it found
+/// none (or could not answer: check `error` first where that matters).
+expected<task> found_task(const lookup_result& r);
 
 using get_atom = caf::atom_constant<caf::atom("get")>;
 

@@ -168,8 +168,7 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
                     (void)msg->nak(retry_delay);
                     return deps.pull_credit->release(*msg);
                   }
-                  auto record = r.value ? decode_task(*r.value)
-                                        : expected<task>{make_error(errc::not_found, "no record")};
+                  auto record = found_task(r);
                   if (!record || record->status != task_status::declared) {
                     self->state.log->debug("[{}] already routed, acking the redelivery", t.uid);
                     (void)msg->ack();

@@ -463,8 +463,7 @@ void skip_if_ended(self_pointer self, const scheduler_deps& deps, const schedule
       .then(
           [self, deps, opts, msg, t, missing_means_ended](const lookup_result& r) mutable {
             if (!r.error.empty()) return enqueue(self, deps, opts, std::move(msg), std::move(t));
-            auto record = r.value ? decode_task(*r.value)
-                                  : expected<task>{make_error(errc::not_found, "no record")};
+            auto record = found_task(r);
             bool ended = record ? is_terminal(record->status) : r.value || missing_means_ended;
             if (ended) {
               self->state.log->debug("[{} {} {}] already ended; acking the redelivery", t.uid,
@@ -499,8 +498,7 @@ void check_redelivered(self_pointer self, const scheduler_deps& deps, const sche
   self->request(deps.lookup, std::chrono::seconds{10}, get_atom::value, parent_key)
       .then(
           [self, deps, opts, msg, t](const lookup_result& r) mutable {
-            auto parent = r.value ? decode_task(*r.value)
-                                  : expected<task>{make_error(errc::not_found, "no record")};
+            auto parent = found_task(r);
             // Unreadable: as if unrouted, so that only a terminal record skips it.
             bool routed = r.error.empty() && !(parent && parent->status == task_status::declared);
             skip_if_ended(self, deps, opts, std::move(msg), std::move(t), routed);
