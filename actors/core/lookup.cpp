@@ -1,5 +1,6 @@
 #include "actors/core/lookup.hpp"
 
+#include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/task/codec.hpp"
 
 #include <caf/actor_system.hpp>
@@ -9,7 +10,7 @@ namespace sy::actors {
 
 namespace {
 
-lookup_actor::behavior_type lookup(lookup_actor::pointer,
+lookup_actor::behavior_type lookup(lookup_actor::pointer, std::shared_ptr<broker::connection> conn,
                                    std::shared_ptr<broker::kv_bucket> bucket) {
   return {
       [bucket](get_atom, const std::string& key) {
@@ -22,6 +23,15 @@ lookup_actor::behavior_type lookup(lookup_actor::pointer,
           out.error = entry.error().message;
         return out;
       },
+      [conn](announced_atom, const std::string& root_uid) {
+        lookup_result out;
+        auto announced = pipeline::analysis_announced(*conn, root_uid);
+        if (!announced)
+          out.error = announced.error().message;
+        else if (*announced)
+          out.value = std::string{};
+        return out;
+      },
   };
 }
 
@@ -32,8 +42,9 @@ expected<task> found_task(const lookup_result& r) {
   return decode_task(*r.value);
 }
 
-lookup_actor spawn_lookup(caf::actor_system& sys, std::shared_ptr<broker::kv_bucket> bucket) {
-  return sys.spawn<caf::detached>(lookup, std::move(bucket));
+lookup_actor spawn_lookup(caf::actor_system& sys, std::shared_ptr<broker::connection> conn,
+                          std::shared_ptr<broker::kv_bucket> bucket) {
+  return sys.spawn<caf::detached>(lookup, std::move(conn), std::move(bucket));
 }
 
 } // namespace sy::actors

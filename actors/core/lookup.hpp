@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/core/atoms.hpp"
+#include "runtime/broker/connection.hpp"
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/core/expected.hpp"
 #include "runtime/task/task.hpp"
@@ -26,14 +27,21 @@ struct lookup_result {
 expected<task> found_task(const lookup_result& r);
 
 using get_atom = caf::atom_constant<caf::atom("get")>;
+using announced_atom = caf::atom_constant<caf::atom("announced")>;
 
-/// Runs blocking KV gets on its own thread (spawn it detached), so that
+/// Runs blocking reads on its own thread (spawn it detached), so that
 /// actors on CAF's worker threads never block. Used on rare paths only
-/// (redeliveries), one request at a time.
-using lookup_actor = caf::typed_actor<caf::replies_to<get_atom, std::string>::with<lookup_result>>;
+/// (redeliveries), one request at a time:
+/// - `get`: a KV record by key;
+/// - `announced`: whether a root's analysis was announced at least once
+///   (`value` set, empty, when it was).
+using lookup_actor =
+    caf::typed_actor<caf::replies_to<get_atom, std::string>::with<lookup_result>,
+                     caf::replies_to<announced_atom, std::string>::with<lookup_result>>;
 
 /// Spawns a lookup actor on its own thread.
-lookup_actor spawn_lookup(caf::actor_system& sys, std::shared_ptr<broker::kv_bucket> bucket);
+lookup_actor spawn_lookup(caf::actor_system& sys, std::shared_ptr<broker::connection> conn,
+                          std::shared_ptr<broker::kv_bucket> bucket);
 
 } // namespace sy::actors
 

@@ -7,6 +7,7 @@
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/broker/subscription.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/analysis_tracker.hpp"
 #include "runtime/pipeline/crashed_index.hpp"
 #include "runtime/pipeline/layout.hpp"
@@ -327,6 +328,41 @@ void settle_unseen(housekeeper_state& st, const housekeeper_deps& deps,
   if (!unseen.empty()) announce_completed(st, deps, opts);
 }
 
+/// Analyses looked up per pass by `settle_unconfirmed`, so that a new
+/// leader replaying many of them stays responsive.
+constexpr std::size_t max_root_lookups = 200;
+
+/// Looks up the roots of analyses that have no live task but whose root was
+/// not read as routed: a root published without a record, a round reopened
+/// by a retry after the root's record was removed, a replay of crashed
+/// records. The root's routing is complete if its record is there and
+/// routed, or if it is gone and the analysis was announced before (the
+/// housekeeper removes records only after announcing). A missing record and
+/// no announcement means a router is still routing it: wait. Announcements
+/// expire from SY_EVENTS, so an analysis whose oldest record is older than
+/// that is taken as routed too: no routing takes that long.
+void settle_unconfirmed(housekeeper_state& st, const housekeeper_deps& deps,
+                        const housekeeper_options& opts, double now, double cutoff) {
+  auto unconfirmed = st.tracker.unconfirmed_before(cutoff);
+  if (unconfirmed.size() > max_root_lookups) unconfirmed.resize(max_root_lookups);
+  for (const auto& [root, oldest] : unconfirmed) {
+    auto current = deps.tasks->get_latest(pipeline::task_key(root, root));
+    if (current) {
+      on_entry(st, *current);
+      continue;
+    }
+    if (current.error().code != errc::not_found) continue;
+    auto announced = pipeline::analysis_announced(*deps.conn, root);
+    if (!announced) continue;
+    if (*announced || oldest < now - opts.events_max_age.count() / 1000.0) {
+      st.tracker.confirm_root(root);
+    } else {
+      st.log->debug("[{}] no live task, but its root is not routed yet; waiting", root);
+    }
+  }
+  if (!unconfirmed.empty()) announce_completed(st, deps, opts);
+}
+
 void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_options& opts) {
   auto& st = self->state;
   auto now = unix_now();
@@ -357,6 +393,7 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
         });
   }
   settle_unseen(st, deps, opts, now - 2 * opts.interval.count() / 1000.0);
+  settle_unconfirmed(st, deps, opts, now, now - 1);
 }
 
 /// Removes `identity`'s bind and queue consumer and starts taking its

@@ -4,6 +4,7 @@
 #include "runtime/broker/connection.hpp"
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/broker/kv_entry.hpp"
+#include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/metrics.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -31,6 +32,8 @@ struct housekeeper_options {
   /// Unreferenced resources are deleted once stored this long.
   std::chrono::milliseconds resource_retention = std::chrono::hours{1};
   std::chrono::milliseconds resource_gc_interval = std::chrono::minutes{1};
+  /// How long SY_EVENTS keeps analysis events (`layout_options::logs_max_age`).
+  std::chrono::milliseconds events_max_age = pipeline::layout_options{}.logs_max_age;
 };
 
 struct housekeeper_deps {

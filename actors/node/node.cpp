@@ -260,7 +260,7 @@ int run_node(const config::loaded_config& loaded) {
   }
   {
     caf::actor_system sys{sys_cfg};
-    auto lookup_tasks = spawn_lookup(sys, tasks);
+    auto lookup_tasks = spawn_lookup(sys, *conn, tasks);
 
     // Per router instance, one actor per priority, each pulling its own
     // durable: high tasks are routed while a low backlog waits.
@@ -382,6 +382,7 @@ int run_node(const config::loaded_config& loaded) {
                                 cfg.housekeeper.bind_offline_ttl};
       hopts.resource_retention = cfg.housekeeper.resource_retention;
       hopts.resource_gc_interval = cfg.housekeeper.resource_gc_interval;
+      hopts.events_max_age = lopts.logs_max_age;
       keeper = spawn_housekeeper(
           sys, housekeeper_deps{*conn, tasks, binds, nodes, metrics, schedules}, hopts);
     }

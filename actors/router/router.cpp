@@ -137,6 +137,38 @@ void route(router_state& st, const router_deps& deps, delivery msg, task unroute
 
 namespace {
 
+void skip_routed(router_state& st, const router_deps& deps, const delivery& msg, const task& t) {
+  st.log->debug("[{}] already routed, acking the redelivery", t.uid);
+  (void)msg->ack();
+  deps.pull_credit->release(*msg);
+}
+
+void retry_later(router_state& st, const router_deps& deps, const delivery& msg,
+                 const std::string& why) {
+  st.log->warn("record lookup failed, retrying: {}", why);
+  (void)msg->nak(retry_delay);
+  deps.pull_credit->release(*msg);
+}
+
+/// A redelivered root without a record: published without one (any NATS
+/// client may), or routed, completed and removed. The housekeeper removes
+/// records only after announcing the analysis, and announces it only once
+/// its root was marked routed, so the announcement tells the two apart.
+void check_announced(router_actor::stateful_pointer<router_state> self, const router_deps& deps,
+                     delivery msg, task t) {
+  self->request(deps.lookup, std::chrono::seconds{10}, announced_atom::value, t.root_uid)
+      .then(
+          [self, deps, msg, t](const lookup_result& r) mutable {
+            if (!r.error.empty()) return retry_later(self->state, deps, msg, r.error);
+            if (r.value) return skip_routed(self->state, deps, msg, t);
+            self->state.log->debug("[{}] no record and not announced: routing it", t.uid);
+            route(self->state, deps, std::move(msg), std::move(t));
+          },
+          [self, deps, msg](const caf::error& e) {
+            retry_later(self->state, deps, msg, self->system().render(e));
+          });
+}
+
 router_actor::behavior_type router(router_actor::stateful_pointer<router_state> self,
                                    router_deps deps) {
   return {
@@ -163,24 +195,16 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
         self->request(deps.lookup, std::chrono::seconds{10}, get_atom::value, key)
             .then(
                 [self, deps, msg, t = std::move(*decoded)](const lookup_result& r) mutable {
-                  if (!r.error.empty()) {
-                    self->state.log->warn("[{}] cannot read record, retrying: {}", t.uid, r.error);
-                    (void)msg->nak(retry_delay);
-                    return deps.pull_credit->release(*msg);
-                  }
+                  if (!r.error.empty())
+                    return retry_later(self->state, deps, msg, "[" + t.uid + "] " + r.error);
                   auto record = found_task(r);
-                  if (!record || record->status != task_status::declared) {
-                    self->state.log->debug("[{}] already routed, acking the redelivery", t.uid);
-                    (void)msg->ack();
-                    return deps.pull_credit->release(*msg);
-                  }
-                  route(self->state, deps, std::move(msg), std::move(t));
+                  if (record && record->status == task_status::declared)
+                    return route(self->state, deps, std::move(msg), std::move(t));
+                  if (record || t.uid != t.root_uid) return skip_routed(self->state, deps, msg, t);
+                  check_announced(self, deps, std::move(msg), std::move(t));
                 },
                 [self, deps, msg](const caf::error& e) {
-                  self->state.log->warn("record lookup failed, retrying: {}",
-                                        self->system().render(e));
-                  (void)msg->nak(retry_delay);
-                  deps.pull_credit->release(*msg);
+                  retry_later(self->state, deps, msg, self->system().render(e));
                 });
       },
       [self](binds_atom, const bind_update& update) {

@@ -483,6 +483,23 @@ void skip_if_ended(self_pointer self, const scheduler_deps& deps, const schedule
           });
 }
 
+/// A fork whose parent, a root, has no record: the root was published
+/// without one (any NATS client may) and is still being routed, or it was
+/// routed and its analysis completed and removed. Only the analysis's
+/// announcement tells the second apart.
+void check_root_announced(self_pointer self, const scheduler_deps& deps,
+                          const scheduler_options& opts, delivery msg, task t) {
+  self->request(deps.lookup, std::chrono::seconds{10}, announced_atom::value, t.root_uid)
+      .then(
+          [self, deps, opts, msg, t](const lookup_result& r) mutable {
+            bool routed = r.error.empty() && r.value;
+            skip_if_ended(self, deps, opts, std::move(msg), std::move(t), routed);
+          },
+          [self, deps, opts, msg, t](const caf::error&) mutable {
+            skip_if_ended(self, deps, opts, std::move(msg), std::move(t), false);
+          });
+}
+
 /// Reads the record of the task a redelivered one was made from (the
 /// unrouted task of a fork, the crashed task of a retry) before its own. A
 /// router creates a fork's record and queues its message in parallel, so
@@ -498,6 +515,8 @@ void check_redelivered(self_pointer self, const scheduler_deps& deps, const sche
   self->request(deps.lookup, std::chrono::seconds{10}, get_atom::value, parent_key)
       .then(
           [self, deps, opts, msg, t](const lookup_result& r) mutable {
+            if (r.error.empty() && !r.value && t.orig_uid == t.root_uid)
+              return check_root_announced(self, deps, opts, std::move(msg), std::move(t));
             auto parent = found_task(r);
             // Unreadable: as if unrouted, so that only a terminal record skips it.
             bool routed = r.error.empty() && !(parent && parent->status == task_status::declared);

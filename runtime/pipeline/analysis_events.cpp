@@ -1,6 +1,7 @@
 #include "runtime/pipeline/analysis_events.hpp"
 
 #include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/stream_spec.hpp"
 #include "runtime/pipeline/layout.hpp"
 
 namespace sy::pipeline {
@@ -24,6 +25,12 @@ follow_analysis_events(const std::shared_ptr<broker::connection>& conn, const st
     on_event(m);
   };
   return broker::pull_consumer::start(conn, std::move(popts));
+}
+
+expected<bool> analysis_announced(broker::connection& conn, std::string_view root_uid) {
+  auto last = broker::last_message_data(conn, events_stream, analysis_event_subject(root_uid));
+  if (!last) return last.error();
+  return last->has_value();
 }
 
 } // namespace sy::pipeline

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace sy::pipeline {
 
@@ -20,5 +21,10 @@ namespace sy::pipeline {
 expected<std::unique_ptr<broker::pull_consumer>>
 follow_analysis_events(const std::shared_ptr<broker::connection>& conn, const std::string& durable,
                        std::function<void(const broker::message&)> on_event);
+
+/// Whether SY_EVENTS holds an analysis event of `root_uid`: its analysis
+/// completed at least once, so its root was routed. Asks the stream's
+/// leader. Blocking.
+expected<bool> analysis_announced(broker::connection& conn, std::string_view root_uid);
 
 } // namespace sy::pipeline

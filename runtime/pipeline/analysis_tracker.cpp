@@ -1,5 +1,8 @@
 #include "runtime/pipeline/analysis_tracker.hpp"
 
+#include <algorithm>
+#include <limits>
+
 namespace sy::pipeline {
 
 namespace {
@@ -28,6 +31,7 @@ void analysis_tracker::put(std::string_view root_uid, record_state record) {
   }
   if (is_live(j->second.status)) state.live++;
   const auto& written = j->second;
+  if (written.uid == root_uid && !is_live(written.status)) state.root_done = true;
   for (const auto& uid : written.spawned) {
     if (state.records.count(uid) > 0) continue;
     record_state listed;
@@ -62,7 +66,7 @@ std::vector<completed_analysis> analysis_tracker::take_completed() {
   std::vector<completed_analysis> out;
   for (const auto& root : candidates_) {
     auto i = roots_.find(root);
-    if (i == roots_.end() || i->second.live > 0) continue;
+    if (i == roots_.end() || i->second.live > 0 || !i->second.root_done) continue;
     completed_analysis done{root, {}, {}};
     for (auto& [_, r] : i->second.records)
       (r.status == task_status::crashed ? done.crashed : done.finished).push_back(std::move(r));
@@ -93,6 +97,29 @@ analysis_tracker::unseen_before(double cutoff) const {
       if (r.unseen && r.last_update < cutoff) out.emplace_back(root, uid);
   }
   return out;
+}
+
+std::vector<std::pair<std::string, double>>
+analysis_tracker::unconfirmed_before(double cutoff) const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& [root, state] : roots_) {
+    if (state.live > 0 || state.root_done) continue;
+    auto oldest = std::numeric_limits<double>::max();
+    auto newest = 0.0;
+    for (const auto& [_, r] : state.records) {
+      oldest = std::min(oldest, r.last_update);
+      newest = std::max(newest, r.last_update);
+    }
+    if (newest < cutoff) out.emplace_back(root, oldest);
+  }
+  return out;
+}
+
+void analysis_tracker::confirm_root(std::string_view root_uid) {
+  auto i = roots_.find(root_uid);
+  if (i == roots_.end()) return;
+  i->second.root_done = true;
+  touch(i->first, i->second);
 }
 
 } // namespace sy::pipeline

@@ -48,7 +48,15 @@ struct completed_analysis {
 /// only when every task known or listed ended. A listed task whose record
 /// never comes (removed by hand, or a removal cut short) is looked up by the
 /// housekeeper (`unseen_before`) and `remove`d when the bucket has no such
-/// key. Not thread-safe.
+/// key.
+///
+/// Nothing lists the root, and a root published without a `Declared`
+/// record (by any NATS client) has none until routed. So an analysis also
+/// waits until its root's routing is known to be complete: its root's
+/// record read as routed (or Crashed), or `confirm_root` after the
+/// housekeeper found the record gone and the analysis announced before
+/// (`unconfirmed_before`). Otherwise the forks of a routing cut short could
+/// end the analysis before the rest were routed. Not thread-safe.
 class analysis_tracker {
 public:
   /// A record of `root_uid` was written.
@@ -67,6 +75,15 @@ public:
   /// not read yet, as (root, uid).
   std::vector<std::pair<std::string, std::string>> unseen_before(double cutoff) const;
 
+  /// Analyses with no live task whose root was not read as routed, and
+  /// whose newest record is older than `cutoff` (Unix seconds), as (root,
+  /// `last_update` of its oldest record).
+  std::vector<std::pair<std::string, double>> unconfirmed_before(double cutoff) const;
+
+  /// The routing of `root_uid` is known to be complete without its record
+  /// (removed after an earlier announcement); the analysis may complete.
+  void confirm_root(std::string_view root_uid);
+
   /// Analyses currently tracked.
   std::size_t size() const { return roots_.size(); }
 
@@ -74,6 +91,8 @@ private:
   struct root_state {
     std::map<std::string, record_state, std::less<>> records;
     std::size_t live = 0;
+    /// The root's record was read routed or crashed, or `confirm_root`.
+    bool root_done = false;
   };
 
   void touch(const std::string& root, const root_state& state);

@@ -481,7 +481,9 @@ CAF_TEST(a redelivered fork without a record runs again while its parent is unro
   //   retry): it must run;
   // - `ended`: no record, its parent routed (so its record was written once,
   //   and its absence means the task ended and was removed): skipped;
-  // - `done`: recorded Finished, its parent still Declared: skipped.
+  // - `done`: recorded Finished, its parent still Declared: skipped;
+  // - `loose`: no record, its parent a root published without one and not
+  //   announced (still being routed): it must run.
   auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
   CAF_REQUIRE(tasks.has_value());
   auto unrouted = make_task({{"type", "job"}});
@@ -499,21 +501,23 @@ CAF_TEST(a redelivered fork without a record runs again while its parent is unro
   finished.status = task_status::finished;
   finished.last_update = 1; // a rerun would write the time it ended
   CAF_REQUIRE(tasks->put(pipeline::task_key(finished), encode(finished)));
-  for (const auto& fork : {pending, ended, done})
+  auto unrecorded = make_task({{"type", "job"}});
+  auto loose = fork_for(unrecorded, "work");
+  for (const auto& fork : {pending, ended, done, loose})
     CAF_REQUIRE(conn->js_publish(
         {pipeline::queue_subject("work", fork.priority), encode(fork), {}, fork.uid, std::nullopt},
         std::chrono::seconds{2}));
-  // The first node takes all three and dies before recording anything; the
+  // The first node takes all four and dies before recording anything; the
   // second gets them redelivered.
   std::string toml = "[router]\ninstances = 1\n" +
-                     consumer("work", R"([{type = "job"}])", "{ service_time_ms = 1500 }", 3) +
+                     consumer("work", R"([{type = "job"}])", "{ service_time_ms = 1500 }", 4) +
                      "record_started_after = \"10s\"\n[log]\nlevels = { scheduler = \"debug\" }\n";
   node_process a{toml, server.url(), "ack_wait = \"1s\""};
   CAF_CHECK(a.wait_for_log("running"));
   bool taken = false;
   for (int i = 0; i < 100 && !taken; ++i) {
     auto queue = queue_state("work");
-    taken = queue && queue->num_ack_pending == 3;
+    taken = queue && queue->num_ack_pending == 4;
     if (!taken) std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
   CAF_REQUIRE(taken);
@@ -523,12 +527,14 @@ CAF_TEST(a redelivered fork without a record runs again while its parent is unro
     CAF_FAIL("the queue did not drain; broker state:\n"
              << dump_state() << "node b:\n"
              << b.log_text());
-  auto ran = tasks->get(pipeline::task_key(pending));
-  CAF_REQUIRE(ran.has_value());
-  auto record = decode_task(ran->value);
-  CAF_CHECK(record && record->status == task_status::finished);
-  CAF_CHECK(b.wait_for_log("[" + pending.uid + " " + pending.root_uid +
-                           " work] no record, and its parent is not known to be routed"));
+  for (const auto* rerun : {&pending, &loose}) {
+    auto ran = tasks->get(pipeline::task_key(*rerun));
+    CAF_REQUIRE(ran.has_value());
+    auto record = decode_task(ran->value);
+    CAF_CHECK(record && record->status == task_status::finished);
+    CAF_CHECK(b.wait_for_log("[" + rerun->uid + " " + rerun->root_uid +
+                             " work] no record, and its parent is not known to be routed"));
+  }
   // The others did not run: no record was written again.
   for (const auto* skipped : {&ended, &done})
     CAF_CHECK(b.wait_for_log("[" + skipped->uid + " " + skipped->root_uid +
@@ -544,6 +550,68 @@ CAF_TEST(a redelivered fork without a record runs again while its parent is unro
   CAF_REQUIRE(tasks->put(pipeline::task_key(unrouted), encode(unrouted)));
   REQUIRE_EVENT(unrouted.root_uid, b);
   CAF_CHECK_EQUAL(receivers(unrouted.root_uid, "Finished"), names{"work"});
+}
+
+/// Publishes `root` on SY_UNROUTED without a record, as any NATS client
+/// may, and takes it once from the routers' consumer (created by a node that
+/// ran) without routing it, so that the next router gets it redelivered: a
+/// router that died mid-routing.
+void publish_unrecorded_and_redeliver(broker::connection& conn, const task& root) {
+  CAF_REQUIRE(conn.js_publish(
+      {pipeline::unrouted_subject(root.priority), encode(root), {}, root.uid, std::nullopt},
+      std::chrono::seconds{2}));
+  auto taken = conn.request("$JS.API.CONSUMER.MSG.NEXT." + std::string{pipeline::unrouted_stream} +
+                                "." + pipeline::router_durable(root.priority),
+                            R"({"batch": 1, "expires": 2000000000})", std::chrono::seconds{3});
+  CAF_REQUIRE(taken.has_value());
+  CAF_REQUIRE_EQUAL(taken->data(), encode(root));
+  CAF_REQUIRE(taken->nak());
+}
+
+CAF_TEST(a root published without a record is routed again when its routing was cut short) {
+  // The earlier attempt queued the fork for `a`, then its router died
+  // before the fork for `b`. The fork for `a` runs at once; it must not end
+  // the analysis, and the redelivered root must be routed again.
+  node_process node{"[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n" +
+                        consumer("a", R"([{type = "job"}])") + consumer("b", R"([{type = "job"}])"),
+                    server.url()};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  CAF_REQUIRE_EQUAL(node.stop(), 0);
+  auto root = make_task({{"type", "job"}});
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  auto first = fork_for(root, "a");
+  CAF_REQUIRE(tasks->create(pipeline::task_key(first), encode(first)));
+  CAF_REQUIRE(conn->js_publish(
+      {pipeline::queue_subject("a", first.priority), encode(first), {}, first.uid, std::nullopt},
+      std::chrono::seconds{2}));
+  publish_unrecorded_and_redeliver(*conn, root);
+  node.restart();
+  REQUIRE_EVENT(root.uid, node);
+  CAF_CHECK_EQUAL(receivers(root.uid, "Finished"), (names{"a", "b"}));
+}
+
+CAF_TEST(a redelivered root without a record whose analysis was announced is not routed again) {
+  // Routed, completed and removed; only its ack was lost.
+  node_process node{"[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
+                        consumer("a", R"([{type = "job"}])"),
+                    server.url()};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  CAF_REQUIRE_EQUAL(node.stop(), 0);
+  auto root = make_task({{"type", "job"}});
+  CAF_REQUIRE(conn->js_publish({pipeline::analysis_event_subject(root.uid),
+                                R"({"root_uid": ")" + root.uid + R"(", "tasks": []})",
+                                {},
+                                {},
+                                std::nullopt},
+                               std::chrono::seconds{2}));
+  publish_unrecorded_and_redeliver(*conn, root);
+  node.restart();
+  CAF_CHECK(node.wait_for_log("[" + root.uid + "] already routed, acking the redelivery"));
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  CAF_CHECK(!tasks->get(pipeline::task_key(root)).has_value());
+  CAF_CHECK(!tasks->get(pipeline::task_key(fork_for(root, "a"))).has_value());
 }
 
 CAF_TEST(a graceful stop finishes in flight tasks and hands back the rest) {
@@ -640,11 +708,15 @@ CAF_TEST(a task listed as spawned whose record never comes does not hold the ana
   // A finished task whose record lists a child that was never declared (a
   // removal cut short, or a record removed by hand): the housekeeper looks
   // the child up, finds nothing and announces the analysis without it.
-  auto t = fork_for(make_task({{"type", "job"}}), "work");
+  auto root = make_task({{"type", "job"}});
+  auto t = fork_for(root, "work");
   t.status = task_status::finished;
   t.spawned = {new_uid()};
+  root.status = task_status::finished; // routed
+  root.spawned = {t.uid};
   auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
   CAF_REQUIRE(tasks.has_value());
+  CAF_REQUIRE(tasks->put(pipeline::task_key(root), encode(root)));
   CAF_REQUIRE(tasks->put(pipeline::task_key(t), encode(t)));
   REQUIRE_EVENT(t.root_uid, node);
   CAF_CHECK_EQUAL(receivers(t.root_uid, "Finished"), names{"work"});

@@ -15,6 +15,11 @@ record_state rec(const std::string& uid, task_status s, const std::string& recei
   return {uid, s, next_revision++, 0, receiver, "", {}, false};
 }
 
+/// The record of a root that was routed (a routed record has no receiver).
+record_state routed(const std::string& uid) {
+  return rec(uid, task_status::finished, "");
+}
+
 std::vector<std::string> completed_roots(analysis_tracker& t) {
   std::vector<std::string> out;
   for (const auto& done : t.take_completed())
@@ -49,6 +54,7 @@ CAF_TEST(crashed tasks end an analysis and are reported apart) {
   analysis_tracker t;
   t.put("r", rec("f1", task_status::spawned));
   t.put("r", rec("f2", task_status::spawned));
+  t.put("r", routed("r"));
   t.put("r", rec("f1", task_status::crashed));
   CAF_CHECK(completed_roots(t).empty());
   t.put("r", rec("f2", task_status::finished));
@@ -87,7 +93,9 @@ CAF_TEST(a replay may show a parent before its child) {
   auto parent = rec("f1", task_status::finished);
   parent.spawned = {"c"};
   t.put("r", parent);
+  t.put("r", routed("r"));
   t.put("s", rec("g", task_status::finished));
+  t.put("s", routed("s"));
   CAF_CHECK_EQUAL(completed_roots(t), std::vector<std::string>{"s"});
   t.put("r", rec("c", task_status::declared, ""));
   CAF_CHECK(completed_roots(t).empty());
@@ -101,6 +109,7 @@ CAF_TEST(listed tasks never read are reported and can be removed) {
   parent.spawned = {"gone"};
   parent.last_update = 100;
   t.put("r", parent);
+  t.put("r", routed("r"));
   CAF_CHECK(t.unseen_before(50).empty());
   auto unseen = t.unseen_before(150);
   CAF_REQUIRE_EQUAL(unseen.size(), 1u);
@@ -112,6 +121,7 @@ CAF_TEST(listed tasks never read are reported and can be removed) {
 
 CAF_TEST(a removed record no longer keeps its analysis open) {
   analysis_tracker t;
+  t.put("r", routed("r"));
   t.put("r", rec("f1", task_status::finished));
   t.put("r", rec("f2", task_status::started));
   t.remove("r", "f2"); // cancelled or retried by hand
@@ -122,11 +132,53 @@ CAF_TEST(a removed record no longer keeps its analysis open) {
 
 CAF_TEST(a retry reopens a completed analysis) {
   analysis_tracker t;
+  t.put("r", routed("r"));
   t.put("r", rec("f1", task_status::crashed));
   CAF_CHECK_EQUAL(completed_roots(t), std::vector<std::string>{"r"});
-  t.put("r", rec("f1-retry", task_status::spawned));
+  // The root's record went with the first round: the housekeeper confirms
+  // the root from the earlier announcement.
+  auto retry = rec("f1-retry", task_status::spawned);
+  retry.last_update = 100;
+  t.put("r", retry);
   CAF_CHECK(completed_roots(t).empty());
-  t.put("r", rec("f1-retry", task_status::finished));
+  retry.status = task_status::finished;
+  t.put("r", retry);
+  CAF_CHECK(completed_roots(t).empty());
+  CAF_CHECK(t.unconfirmed_before(50).empty());
+  auto unconfirmed = t.unconfirmed_before(150);
+  CAF_REQUIRE_EQUAL(unconfirmed.size(), 1u);
+  CAF_CHECK_EQUAL(unconfirmed[0].first, "r");
+  CAF_CHECK_EQUAL(unconfirmed[0].second, 100);
+  t.confirm_root("r");
+  CAF_CHECK_EQUAL(completed_roots(t), std::vector<std::string>{"r"});
+}
+
+CAF_TEST(an analysis waits until its root is routed) {
+  // A root published without a record, whose router died after queueing
+  // one fork of two: the fork that ran must not end the analysis.
+  analysis_tracker t;
+  t.put("r", rec("f1", task_status::spawned));
+  t.put("r", rec("f1", task_status::finished));
+  CAF_CHECK(completed_roots(t).empty());
+  CAF_CHECK_EQUAL(t.unconfirmed_before(1e12).size(), 1u);
+  // The redelivered root is routed again; its routed record ends the wait.
+  t.put("r", rec("f2", task_status::spawned));
+  CAF_CHECK(t.unconfirmed_before(1e12).empty());
+  auto root = routed("r");
+  root.spawned = {"f1", "f2"};
+  t.put("r", root);
+  CAF_CHECK(completed_roots(t).empty());
+  t.put("r", rec("f2", task_status::finished));
+  auto done = t.take_completed();
+  CAF_REQUIRE_EQUAL(done.size(), 1u);
+  CAF_CHECK_EQUAL(done[0].finished.size(), 3u);
+}
+
+CAF_TEST(a crashed root ends its analysis) {
+  analysis_tracker t;
+  t.put("r", rec("r", task_status::declared, ""));
+  CAF_CHECK(completed_roots(t).empty());
+  t.put("r", rec("r", task_status::crashed, ""));
   CAF_CHECK_EQUAL(completed_roots(t), std::vector<std::string>{"r"});
 }
 
