@@ -38,9 +38,10 @@ expected<task_record> find_record(broker::kv_bucket& tasks, const std::string& u
   auto records = read_records(tasks, "*." + uid);
   if (!records) return records.error();
   if (records->empty())
-    return make_error(errc::not_found,
-                      "no record of task " + uid +
-                          " (records of completed analyses are removed by the housekeeper)");
+    return make_error(errc::not_found, "no record of task " + uid +
+                                           " (a root is recorded once it is routed; records of "
+                                           "completed analyses are removed by the "
+                                           "housekeeper)");
   return std::move(records->front());
 }
 

@@ -100,6 +100,10 @@ void declare_and_publish(broker::connection& conn, const std::shared_ptr<broker:
   job->msg.msg_id = t.uid;
   job->revision = revision;
   job->done = std::move(done);
+  // A root's routing needs no record (the router writes it), and the
+  // analysis waits for it; a child is listed by its parent's record, and a
+  // listed task without a record counts as removed, so it needs one first.
+  if (t.uid == t.root_uid && revision == 0) return job->publish();
   job->record();
 }
 

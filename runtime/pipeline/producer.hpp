@@ -30,12 +30,13 @@ struct attachment {
 /// Receives the outcome of an asynchronous send: the uid, or why it failed.
 using send_handler = std::function<void(expected<std::string>)>;
 
-/// Sends tasks into switchyard (docs/PIPELINE.md "Records"): creates the
-/// task's `Declared` record in `sy_tasks`, then publishes it on
-/// `sy.unrouted.<priority>` with `Nats-Msg-Id = uid`. A task is accepted
-/// once both are confirmed. A write without an answer (the broker
-/// unavailable, a failover) is tried again, up to 3 times: it may have been
-/// stored, and the repeat tells. If the publish still fails the record is
+/// Sends tasks into switchyard (docs/PIPELINE.md "Records"): publishes a
+/// root on `sy.unrouted.<priority>` with `Nats-Msg-Id = uid` (its router
+/// records it); a child, or a root with attachments, gets its `Declared`
+/// record in `sy_tasks` first. A task is accepted once its writes are
+/// confirmed. A write without an answer (the broker unavailable, a
+/// failover) is tried again, up to 3 times: it may have been stored, and
+/// the repeat tells. If the publish still fails a record written for it is
 /// removed again, so a failed send leaves nothing behind that could keep an
 /// analysis open. One exception: when only a repeated create stored the
 /// record (it found it there), the send cannot tell its own record from an
@@ -83,11 +84,13 @@ private:
   std::shared_ptr<broker::kv_bucket> tasks_;
 };
 
-/// Publishes `t` (a new unrouted task: a root or a child) after its
-/// `Declared` record was stored; `done` runs once on a broker thread. The
-/// building block of `producer` and of workers sending children.
-/// `revision` is the record's revision this send may overwrite; 0, the
-/// default, means none: a record already there is kept.
+/// Publishes `t` (a new unrouted task: a root or a child), a child after
+/// its `Declared` record was stored; `done` runs once on a broker thread.
+/// The building block of `producer` and of workers sending children.
+/// `revision` is the record's revision this send may overwrite (a root's
+/// record written before its attachments were uploaded); 0, the default,
+/// means none: a child's record already there is kept, and a root gets no
+/// record.
 void declare_and_publish(broker::connection& conn, const std::shared_ptr<broker::kv_bucket>& tasks,
                          task t, send_handler done, std::uint64_t revision = 0);
 

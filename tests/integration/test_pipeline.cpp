@@ -26,6 +26,14 @@ std::string routing_node() {
 
 using names = std::multiset<std::string>;
 
+/// A child task of another analysis, as a worker sends it.
+task child_task(value headers) {
+  auto t = make_task(std::move(headers));
+  t.root_uid = new_uid();
+  t.parent_uid = new_uid();
+  return t;
+}
+
 /// Fails the test with the broker state and the node's log when the analysis
 /// of `root` is not announced in time: the rest of the test needs it.
 #define REQUIRE_EVENT(root, node)                                                                  \
@@ -230,7 +238,8 @@ CAF_TEST(a task published with an unknown priority is refused and not stored unr
 }
 
 CAF_TEST(a send repeated with the same uid leaves the routed record as it is) {
-  auto t = make_task({{"type", "other"}});
+  // A child, as a worker sends it: recorded Declared before it is published.
+  auto t = child_task({{"type", "other"}});
   auto key = pipeline::task_key(t);
   CAF_REQUIRE(producer->send(t));
   auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
@@ -259,12 +268,13 @@ CAF_TEST(a send repeated with the same uid leaves the routed record as it is) {
 CAF_TEST(a send that cannot publish removes only the record it wrote) {
   auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
   CAF_REQUIRE(tasks.has_value());
-  // A task sent before, whose record a router already marked routed.
-  auto earlier = make_task({{"type", "other"}});
+  // Children, whose records are written before they are published. A task
+  // sent before, whose record a router already marked routed:
+  auto earlier = child_task({{"type", "other"}});
   earlier.status = task_status::finished;
   CAF_REQUIRE(tasks->put(pipeline::task_key(earlier), encode(earlier)));
   CAF_REQUIRE(broker::delete_stream(*conn, pipeline::unrouted_stream));
-  auto fresh = make_task({{"type", "other"}});
+  auto fresh = child_task({{"type", "other"}});
   auto sent = producer->send(fresh);
   CAF_REQUIRE(!sent);
   CAF_CHECK(sent.error().message.find("cannot publish task " + fresh.uid) != std::string::npos);
@@ -317,7 +327,7 @@ CAF_TEST(a send whose writes go unanswered tries them again) {
       std::this_thread::sleep_for(std::chrono::milliseconds{2250});
       not_again = set_no_ack(*conn, stream, false);
     }};
-    auto t = make_task({{"type", "other"}});
+    auto t = child_task({{"type", "other"}}); // a root would have no record to write
     auto sent = sender->send(t);
     answer_again.join();
     CAF_REQUIRE_EQUAL(not_again, std::nullopt);
@@ -334,6 +344,21 @@ CAF_TEST(a send whose writes go unanswered tries them again) {
   }
   auto info = broker::stream_info(*conn, pipeline::unrouted_stream);
   CAF_CHECK(info && info->messages == 2);
+}
+
+CAF_TEST(a root is recorded by its router and not before) {
+  // The send publishes the root and writes no record (one write less on
+  // the way of every analysis); the router records it routed.
+  auto root = make_task({{"type", "other"}});
+  CAF_REQUIRE(producer->send(root));
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  auto none = tasks->get(pipeline::task_key(root));
+  CAF_REQUIRE(!none.has_value());
+  CAF_CHECK_EQUAL(none.error().code, errc::not_found);
+  node_process node{routing_node(), server.url()};
+  REQUIRE_EVENT(root.uid, node);
+  CAF_CHECK_EQUAL(receivers(root.uid, "Finished"), names{"others"});
 }
 
 CAF_TEST(a node holds node.cpu_latency_us while it runs and not after) {

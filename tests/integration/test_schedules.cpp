@@ -3,6 +3,7 @@
 #define CAF_SUITE integration.schedules
 #include "caf/test/unit_test.hpp"
 #include "caf/test/unit_test_impl.hpp"
+#include "runtime/broker/stream_spec.hpp"
 #include "runtime/pipeline/schedule_runner.hpp"
 #include "runtime/task/uid.hpp"
 #include "tests/integration/pipeline_fixture.hpp"
@@ -78,12 +79,14 @@ CAF_TEST(an interval schedule sends its blueprint when due and then every interv
   CAF_CHECK_EQUAL(pass(t0 + 61).sent, ids{"hourly"});
   CAF_CHECK_EQUAL(unrouted(), 2u);
   CAF_CHECK_NOT_EQUAL(load("hourly").last_root, s.last_root);
-  // The task is the blueprint.
-  auto record =
-      broker::kv_bucket::open(conn, pipeline::tasks_bucket)->get(s.last_root + "." + s.last_root);
-  CAF_REQUIRE(record.has_value());
-  auto t = decode_task(record->value);
+  // The task is the blueprint, waiting for a router (a root is recorded
+  // once it is routed).
+  auto sent = broker::last_message_data(*conn, pipeline::unrouted_stream,
+                                        pipeline::unrouted_subject(priority::normal));
+  CAF_REQUIRE(sent && sent->has_value());
+  auto t = decode_task(**sent);
   CAF_REQUIRE(t.has_value());
+  CAF_CHECK_EQUAL(t->uid, load("hourly").last_root);
   CAF_CHECK_EQUAL(t->headers, (value{{"type", "scan"}, {"target", "hourly"}}));
 }
 
