@@ -71,6 +71,8 @@ struct housekeeper_state {
   /// Sends the blueprints of due schedules.
   std::optional<pipeline::producer> producer;
   std::mt19937_64 rng{std::random_device{}()};
+  /// Analyses whose root is still being routed, and when to look again.
+  std::map<std::string, double> root_rechecks;
   /// The resources' object store, and when it was last collected.
   std::optional<broker::object_store> resources;
   std::chrono::steady_clock::time_point resources_collected{};
@@ -234,6 +236,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   auto& st = self->state;
   st.log->info("leading the housekeeping");
   st.tracker = {};
+  st.root_rechecks.clear();
   st.crashed.clear();
   st.announcing.clear();
   broker::consumer_spec spec;
@@ -280,6 +283,7 @@ void step_down(housekeeper_state& st, const housekeeper_deps& deps) {
   st.lease.reset();
   stop_feed(st, deps);
   st.tracker = {};
+  st.root_rechecks.clear();
   st.crashed.clear();
   st.announcing.clear(); // their records stay for the next leader
   st.offline_since.clear();
@@ -328,39 +332,78 @@ void settle_unseen(housekeeper_state& st, const housekeeper_deps& deps,
   if (!unseen.empty()) announce_completed(st, deps, opts);
 }
 
-/// Analyses looked up per pass by `settle_unconfirmed`, so that a new
-/// leader replaying many of them stays responsive.
-constexpr std::size_t max_root_lookups = 200;
+/// Time `settle_unconfirmed` may spend per pass on its blocking lookups, so
+/// that a new leader replaying many analyses keeps refreshing its lease.
+constexpr double root_lookup_budget_seconds = 1;
+/// How long an analysis whose root is still being routed waits before its
+/// next lookup: a router's redelivery takes its ack_wait (30 s by default).
+constexpr double root_recheck_seconds = 30;
+
+/// What a lookup of an analysis's root found.
+enum class root_lookup {
+  /// Its record is there, not yet read from this leader's feed.
+  recorded,
+  /// No record, and the analysis was announced before.
+  announced,
+  /// No record, and never announced.
+  not_announced,
+  /// The broker did not answer.
+  failed,
+};
+
+root_lookup look_up_root(const housekeeper_deps& deps, const std::string& root) {
+  auto current = deps.tasks->get_latest(pipeline::task_key(root, root));
+  if (current) return root_lookup::recorded;
+  if (current.error().code != errc::not_found) return root_lookup::failed;
+  auto announced = pipeline::analysis_announced(*deps.conn, root);
+  if (!announced) return root_lookup::failed;
+  return *announced ? root_lookup::announced : root_lookup::not_announced;
+}
 
 /// Looks up the roots of analyses that have no live task but whose root was
 /// not read as routed: a root published without a record, a round reopened
 /// by a retry after the root's record was removed, a replay of crashed
-/// records. The root's routing is complete if its record is there and
-/// routed, or if it is gone and the analysis was announced before (the
-/// housekeeper removes records only after announcing). A missing record and
-/// no announcement means a router is still routing it: wait. Announcements
-/// expire from SY_EVENTS, so an analysis whose oldest record is older than
-/// that is taken as routed too: no routing takes that long.
+/// records. The root's routing is complete if its record is there (the
+/// feed brings it), or if it is gone and the analysis was announced before
+/// (the housekeeper removes records only after announcing). A missing
+/// record and no announcement means a router is still routing it: looked up
+/// again after `root_recheck_seconds`. Announcements expire from SY_EVENTS,
+/// so an analysis whose oldest record is older than that is taken as routed
+/// too: no routing takes that long.
 void settle_unconfirmed(housekeeper_state& st, const housekeeper_deps& deps,
                         const housekeeper_options& opts, double now, double cutoff) {
-  auto unconfirmed = st.tracker.unconfirmed_before(cutoff);
-  if (unconfirmed.size() > max_root_lookups) unconfirmed.resize(max_root_lookups);
-  for (const auto& [root, oldest] : unconfirmed) {
-    auto current = deps.tasks->get_latest(pipeline::task_key(root, root));
-    if (current) {
-      on_entry(st, *current);
+  std::map<std::string, double> rechecks; // of the roots still unconfirmed
+  auto started = std::chrono::steady_clock::now();
+  bool looking = true, confirmed = false;
+  for (const auto& [root, oldest] : st.tracker.unconfirmed_before(cutoff)) {
+    auto due = st.root_rechecks.find(root);
+    if (!looking || (due != st.root_rechecks.end() && due->second > now)) {
+      if (due != st.root_rechecks.end()) rechecks.insert(*due);
       continue;
     }
-    if (current.error().code != errc::not_found) continue;
-    auto announced = pipeline::analysis_announced(*deps.conn, root);
-    if (!announced) continue;
-    if (*announced || oldest < now - opts.events_max_age.count() / 1000.0) {
+    looking = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() <
+              root_lookup_budget_seconds;
+    switch (look_up_root(deps, root)) {
+    case root_lookup::recorded:
+      break;
+    case root_lookup::failed:
+      looking = false; // again next pass, rather than block this one
+      break;
+    case root_lookup::not_announced:
+      if (oldest >= now - opts.events_max_age.count() / 1000.0) {
+        st.log->debug("[{}] no live task, but its root is not routed yet; waiting", root);
+        rechecks[root] = now + root_recheck_seconds;
+        break;
+      }
+      [[fallthrough]];
+    case root_lookup::announced:
       st.tracker.confirm_root(root);
-    } else {
-      st.log->debug("[{}] no live task, but its root is not routed yet; waiting", root);
+      confirmed = true;
+      break;
     }
   }
-  if (!unconfirmed.empty()) announce_completed(st, deps, opts);
+  st.root_rechecks = std::move(rechecks);
+  if (confirmed) announce_completed(st, deps, opts);
 }
 
 void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_options& opts) {

@@ -10,7 +10,7 @@
 //                task Finished (1 route, 3 fanout, 2 chain); normally that is
 //                the root's one analysis event.
 // latency = arrival - send: full analysis completion latency, including the
-// Declared record, routing, the worker(s), the terminal records and the
+// publish, routing, the worker(s), the terminal records and the
 // housekeeper's announcement.
 // throughput = completed roots / (last arrival - first send).
 // lost: not every expected task listed Finished within --timeout after the

@@ -110,7 +110,8 @@ int run_analysis(const ops_flags& flags, const std::string& root) {
   if (!records) return failed(records.error());
   if (records->empty())
     return negative("no records of analysis " + root +
-                    " (the housekeeper removes the records of a completed analysis; crashed "
+                    " (a root is recorded once it is routed; the housekeeper removes the "
+                    "records of a completed analysis; crashed "
                     "ones stay for housekeeper.crashed_ttl)");
   if (flags.json)
     std::cout << ops::analysis_json(root, *records).dump() << '\n';
@@ -196,8 +197,9 @@ void add_analysis_command(CLI::App& app, int& result) {
   auto flags = std::make_shared<ops_flags>();
   auto root = std::make_shared<std::string>();
   auto cmd = app.add_subcommand(
-      "analysis", "Show the task tree of an analysis; exit 1 if no record is left (the "
-                  "housekeeper removes the records of a completed analysis)");
+      "analysis", "Show the task tree of an analysis; exit 1 if it has no record (a root is "
+                  "recorded once it is routed, and the housekeeper removes the records of a "
+                  "completed analysis)");
   cmd->add_option("root", *root, "Root task uid")->required();
   flags->add_to(cmd);
   cmd->callback([flags, root, &result] { result = run_analysis(*flags, *root); });

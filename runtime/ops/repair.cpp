@@ -109,7 +109,8 @@ expected<value> analysis(session& s, const std::string& root) {
   if (records->empty())
     return make_error(errc::not_found,
                       "no records of analysis " + root +
-                          " (the housekeeper removes the records of a completed analysis; crashed "
+                          " (a root is recorded once it is routed; the housekeeper removes the "
+                          "records of a completed analysis; crashed "
                           "ones stay for housekeeper.crashed_ttl)");
   return analysis_json(root, *records);
 }

@@ -28,9 +28,10 @@ follow_analysis_events(const std::shared_ptr<broker::connection>& conn, const st
 }
 
 expected<bool> analysis_announced(broker::connection& conn, std::string_view root_uid) {
-  auto last = broker::last_message_data(conn, events_stream, analysis_event_subject(root_uid));
-  if (!last) return last.error();
-  return last->has_value();
+  // The server counts the subject's messages; no event body is sent.
+  auto n = broker::count_subjects(conn, events_stream, analysis_event_subject(root_uid));
+  if (!n) return n.error();
+  return *n > 0;
 }
 
 } // namespace sy::pipeline

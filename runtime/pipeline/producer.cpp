@@ -101,9 +101,12 @@ void declare_and_publish(broker::connection& conn, const std::shared_ptr<broker:
   job->revision = revision;
   job->done = std::move(done);
   // A root's routing needs no record (the router writes it), and the
-  // analysis waits for it; a child is listed by its parent's record, and a
-  // listed task without a record counts as removed, so it needs one first.
-  if (t.uid == t.root_uid && revision == 0) return job->publish();
+  // analysis waits for it. A child is listed by its parent's record, and a
+  // listed task without a record counts as removed, so it needs one first;
+  // so does a root that refers to resources, which the resource collection
+  // keeps only while a record refers to them.
+  if (t.uid == t.root_uid && revision == 0 && find_resources(t.payload).empty())
+    return job->publish();
   job->record();
 }
 

@@ -133,7 +133,7 @@ CAF_TEST(a crashed task is shown retried and finishes on a healthy replica) {
   CAF_CHECK_EQUAL(healthy.stop(), 0);
 
   // With no node left, delete removes the bind, the queue and what it holds;
-  // the queued task is recorded Crashed, so its analysis ends.
+  // the queued task is recorded Crashed, so it can be retried.
   auto queued = fork_for(make_task({{"type", "sample"}}), "flaky");
   CAF_CHECK(conn->js_publish(
       {pipeline::queue_subject("flaky", priority::normal), encode(queued), {}, new_uid(), {}},

@@ -4,6 +4,7 @@
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/core/cpu_latency.hpp"
+#include "runtime/task/resource_ref.hpp"
 #include "runtime/task/uid.hpp"
 #include "tests/integration/pipeline_fixture.hpp"
 
@@ -356,9 +357,21 @@ CAF_TEST(a root is recorded by its router and not before) {
   auto none = tasks->get(pipeline::task_key(root));
   CAF_REQUIRE(!none.has_value());
   CAF_CHECK_EQUAL(none.error().code, errc::not_found);
+  // A root that refers to a stored file is recorded at once: the resource
+  // collection keeps only the objects some record refers to.
+  resource_ref file;
+  file.name = "sample.bin";
+  file.object = new_uid();
+  auto with_file = make_task({{"type", "other"}}, value{{"sample", to_value(file)}});
+  CAF_REQUIRE(producer->send(with_file));
+  auto recorded = tasks->get(pipeline::task_key(with_file));
+  CAF_REQUIRE(recorded.has_value());
+  auto declared = decode_task(recorded->value);
+  CAF_CHECK(declared && declared->status == task_status::declared);
   node_process node{routing_node(), server.url()};
   REQUIRE_EVENT(root.uid, node);
   CAF_CHECK_EQUAL(receivers(root.uid, "Finished"), names{"others"});
+  REQUIRE_EVENT(with_file.uid, node);
 }
 
 CAF_TEST(a node holds node.cpu_latency_us while it runs and not after) {
