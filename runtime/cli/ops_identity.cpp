@@ -2,6 +2,7 @@
 // queues and the nodes that serve them.
 
 #include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/stream_spec.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/cli/ops_common.hpp"
 #include "runtime/ops/queues.hpp"
@@ -57,10 +58,15 @@ int run_list(const ops_flags& flags) {
   if (!session) return failed(session.error());
   auto identities = ops::list_queues(*session);
   if (!identities) return failed(identities.error());
+  // Roots sent and not routed yet: they have no record before routing.
+  auto unrouted = broker::stream_info(*session->conn, pipeline::unrouted_stream);
+  if (!unrouted) return failed(unrouted.error());
   if (flags.json) {
-    std::cout << value{{"identities", *identities}}.dump() << '\n';
+    std::cout << value{{"identities", *identities}, {"unrouted", unrouted->messages}}.dump()
+              << '\n';
     return exit_ok;
   }
+  std::cout << "unrouted: " << unrouted->messages << " task(s) waiting for a router\n";
   if (identities->empty()) {
     std::cout << "no binds\n";
     return exit_ok;
@@ -122,8 +128,9 @@ int run_delete(const ops_flags& flags, const std::string& identity) {
 void add_list_command(CLI::App& app, int& result) {
   auto flags = std::make_shared<ops_flags>();
   auto cmd = app.add_subcommand(
-      "list", "Show every bind with its queue (pending, in flight), crashed records, live "
-              "replicas and nodes, and metrics summed over live nodes");
+      "list", "Show the tasks waiting for a router, and every bind with its queue (pending, "
+              "in flight), crashed records, live replicas and nodes, and metrics summed over "
+              "live nodes");
   flags->add_to(cmd);
   cmd->callback([flags, &result] { result = run_list(*flags); });
 }
