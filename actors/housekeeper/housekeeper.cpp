@@ -73,6 +73,9 @@ struct housekeeper_state {
   std::mt19937_64 rng{std::random_device{}()};
   /// Analyses whose root is still being routed, and when to look again.
   std::map<std::string, double> root_rechecks;
+  /// The highest revision this leader's feed delivered: a record looked up
+  /// at or below it was delivered already, one above it is still to come.
+  std::uint64_t feed_revision = 0;
   /// The resources' object store, and when it was last collected.
   std::optional<broker::object_store> resources;
   std::chrono::steady_clock::time_point resources_collected{};
@@ -237,6 +240,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   st.log->info("leading the housekeeping");
   st.tracker = {};
   st.root_rechecks.clear();
+  st.feed_revision = 0;
   st.crashed.clear();
   st.announcing.clear();
   broker::consumer_spec spec;
@@ -284,6 +288,7 @@ void step_down(housekeeper_state& st, const housekeeper_deps& deps) {
   stop_feed(st, deps);
   st.tracker = {};
   st.root_rechecks.clear();
+  st.feed_revision = 0;
   st.crashed.clear();
   st.announcing.clear(); // their records stay for the next leader
   st.offline_since.clear();
@@ -313,35 +318,59 @@ bool hold_lease(self_pointer self, const housekeeper_deps& deps, const housekeep
   return true;
 }
 
+/// The blocking lookups of one housekeeping pass: about a second's worth,
+/// and none after the broker failed to answer, so that a leader with much
+/// to look up (a replay) keeps refreshing its lease.
+class lookup_budget {
+public:
+  bool open() const {
+    return !failed_ && std::chrono::steady_clock::now() - started_ < std::chrono::seconds{1};
+  }
+  void failed() { failed_ = true; }
+
+private:
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  bool failed_ = false;
+};
+
+/// Applies a record read by a lookup if this leader's feed passed it
+/// already; one the feed has still to deliver is left to it (applied twice,
+/// it would start a second round of its analysis).
+bool apply_looked_up(housekeeper_state& st, const broker::kv_entry& entry) {
+  if (entry.revision > st.feed_revision) return false;
+  on_entry(st, entry);
+  return true;
+}
+
 /// Looks up tasks that a record listed as spawned but whose own record has
 /// not come for a while: read now if the bucket has it, forgotten if it has
 /// none (removed by hand, or a removal of a finished tree cut short).
 void settle_unseen(housekeeper_state& st, const housekeeper_deps& deps,
-                   const housekeeper_options& opts, double cutoff) {
-  auto unseen = st.tracker.unseen_before(cutoff);
-  for (const auto& [root, uid] : unseen) {
-    auto key = pipeline::task_key(root, uid);
-    auto current = deps.tasks->get_latest(key);
+                   const housekeeper_options& opts, double cutoff, lookup_budget& budget) {
+  bool changed = false;
+  for (const auto& [root, uid] : st.tracker.unseen_before(cutoff)) {
+    if (!budget.open()) break;
+    auto current = deps.tasks->get_latest(pipeline::task_key(root, uid));
     if (current) {
-      on_entry(st, *current);
+      changed |= apply_looked_up(st, *current);
     } else if (current.error().code == errc::not_found) {
       st.log->debug("[{} {}] listed as spawned but has no record; forgotten", uid, root);
       st.tracker.remove(root, uid);
+      changed = true;
+    } else {
+      budget.failed();
     }
   }
-  if (!unseen.empty()) announce_completed(st, deps, opts);
+  if (changed) announce_completed(st, deps, opts);
 }
 
-/// Time `settle_unconfirmed` may spend per pass on its blocking lookups, so
-/// that a new leader replaying many analyses keeps refreshing its lease.
-constexpr double root_lookup_budget_seconds = 1;
 /// How long an analysis whose root is still being routed waits before its
 /// next lookup: a router's redelivery takes its ack_wait (30 s by default).
 constexpr double root_recheck_seconds = 30;
 
 /// What a lookup of an analysis's root found.
 enum class root_lookup {
-  /// Its record is there, not yet read from this leader's feed.
+  /// Its record is there (read now if the feed passed it already).
   recorded,
   /// No record, and the analysis was announced before.
   announced,
@@ -351,9 +380,15 @@ enum class root_lookup {
   failed,
 };
 
-root_lookup look_up_root(const housekeeper_deps& deps, const std::string& root) {
+root_lookup look_up_root(housekeeper_state& st, const housekeeper_deps& deps,
+                         const std::string& root) {
   auto current = deps.tasks->get_latest(pipeline::task_key(root, root));
-  if (current) return root_lookup::recorded;
+  if (current) {
+    // A record that outlived an earlier round (a Crashed root, or a removal
+    // that failed) is not delivered again: read it now.
+    apply_looked_up(st, *current);
+    return root_lookup::recorded;
+  }
   if (current.error().code != errc::not_found) return root_lookup::failed;
   auto announced = pipeline::analysis_announced(*deps.conn, root);
   if (!announced) return root_lookup::failed;
@@ -363,31 +398,30 @@ root_lookup look_up_root(const housekeeper_deps& deps, const std::string& root) 
 /// Looks up the roots of analyses that have no live task but whose root was
 /// not read as routed: a root published without a record, a round reopened
 /// by a retry after the root's record was removed, a replay of crashed
-/// records. The root's routing is complete if its record is there (the
-/// feed brings it), or if it is gone and the analysis was announced before
-/// (the housekeeper removes records only after announcing). A missing
-/// record and no announcement means a router is still routing it: looked up
-/// again after `root_recheck_seconds`. Announcements expire from SY_EVENTS,
-/// so an analysis whose oldest record is older than that is taken as routed
-/// too: no routing takes that long.
+/// records. The root's routing is complete if its record is there (read
+/// now, or brought by the feed), or if it is gone and the analysis was
+/// announced before (the housekeeper removes records only after
+/// announcing). A missing record and no announcement means a router is
+/// still routing it: looked up again after `root_recheck_seconds`.
+/// Announcements expire from SY_EVENTS, so an analysis whose oldest record
+/// is older than that is taken as routed too: no routing takes that long.
 void settle_unconfirmed(housekeeper_state& st, const housekeeper_deps& deps,
-                        const housekeeper_options& opts, double now, double cutoff) {
+                        const housekeeper_options& opts, double now, double cutoff,
+                        lookup_budget& budget) {
   std::map<std::string, double> rechecks; // of the roots still unconfirmed
-  auto started = std::chrono::steady_clock::now();
-  bool looking = true, confirmed = false;
+  bool changed = false;
   for (const auto& [root, oldest] : st.tracker.unconfirmed_before(cutoff)) {
     auto due = st.root_rechecks.find(root);
-    if (!looking || (due != st.root_rechecks.end() && due->second > now)) {
+    if (!budget.open() || (due != st.root_rechecks.end() && due->second > now)) {
       if (due != st.root_rechecks.end()) rechecks.insert(*due);
       continue;
     }
-    looking = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() <
-              root_lookup_budget_seconds;
-    switch (look_up_root(deps, root)) {
+    switch (look_up_root(st, deps, root)) {
     case root_lookup::recorded:
+      changed = true;
       break;
     case root_lookup::failed:
-      looking = false; // again next pass, rather than block this one
+      budget.failed(); // again next pass, rather than block this one
       break;
     case root_lookup::not_announced:
       if (oldest >= now - opts.events_max_age.count() / 1000.0) {
@@ -398,12 +432,12 @@ void settle_unconfirmed(housekeeper_state& st, const housekeeper_deps& deps,
       [[fallthrough]];
     case root_lookup::announced:
       st.tracker.confirm_root(root);
-      confirmed = true;
+      changed = true;
       break;
     }
   }
   st.root_rechecks = std::move(rechecks);
-  if (confirmed) announce_completed(st, deps, opts);
+  if (changed) announce_completed(st, deps, opts);
 }
 
 void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_options& opts) {
@@ -435,8 +469,9 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
           if (ok) tasks->update_async(key, encode(t), revision, [](expected<std::uint64_t>) {});
         });
   }
-  settle_unseen(st, deps, opts, now - 2 * opts.interval.count() / 1000.0);
-  settle_unconfirmed(st, deps, opts, now, now - 1);
+  lookup_budget budget;
+  settle_unseen(st, deps, opts, now - 2 * opts.interval.count() / 1000.0, budget);
+  settle_unconfirmed(st, deps, opts, now, now - 1, budget);
 }
 
 /// Removes `identity`'s bind and queue consumer and starts taking its
@@ -593,6 +628,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
       },
       [self, deps, opts](const broker::kv_entry& entry) {
         if (!self->state.lease) return;
+        self->state.feed_revision = std::max(self->state.feed_revision, entry.revision);
         on_entry(self->state, entry);
         announce_completed(self->state, deps, opts);
       },

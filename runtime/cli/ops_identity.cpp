@@ -60,13 +60,17 @@ int run_list(const ops_flags& flags) {
   if (!identities) return failed(identities.error());
   // Roots sent and not routed yet: they have no record before routing.
   auto unrouted = broker::stream_info(*session->conn, pipeline::unrouted_stream);
-  if (!unrouted) return failed(unrouted.error());
   if (flags.json) {
-    std::cout << value{{"identities", *identities}, {"unrouted", unrouted->messages}}.dump()
+    std::cout << value{{"identities", *identities},
+                       {"unrouted", unrouted ? value(unrouted->messages) : value()}}
+                     .dump()
               << '\n';
     return exit_ok;
   }
-  std::cout << "unrouted: " << unrouted->messages << " task(s) waiting for a router\n";
+  if (unrouted)
+    std::cout << "unrouted: " << unrouted->messages << " task(s) waiting for a router\n";
+  else
+    std::cout << "unrouted: unknown (" << unrouted.error().message << ")\n";
   if (identities->empty()) {
     std::cout << "no binds\n";
     return exit_ok;

@@ -28,10 +28,12 @@ follow_analysis_events(const std::shared_ptr<broker::connection>& conn, const st
 }
 
 expected<bool> analysis_announced(broker::connection& conn, std::string_view root_uid) {
-  // The server counts the subject's messages; no event body is sent.
-  auto n = broker::count_subjects(conn, events_stream, analysis_event_subject(root_uid));
-  if (!n) return n.error();
-  return *n > 0;
+  // The last message by subject: an index lookup on the server. Counting
+  // the subject instead (stream info) would spare the body, but can make
+  // nats-server 2.9 walk every subject of the stream.
+  auto last = broker::last_message_data(conn, events_stream, analysis_event_subject(root_uid));
+  if (!last) return last.error();
+  return last->has_value();
 }
 
 } // namespace sy::pipeline

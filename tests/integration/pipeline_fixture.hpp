@@ -82,6 +82,12 @@ struct pipeline_fixture {
                             [&] { return events.count(root) > 0; });
   }
 
+  /// Forgets the announcement of `root`, so that the next one can be awaited.
+  void forget_event(const std::string& root) {
+    std::lock_guard<std::mutex> guard{mutex};
+    events.erase(root);
+  }
+
   /// Waits for every root; reports how many were announced.
   std::size_t wait_all(const std::vector<std::string>& roots, int seconds) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};

@@ -49,12 +49,6 @@ struct ops_fixture : pipeline_fixture {
     }
     return row;
   }
-
-  /// Forgets the announcement of `root`, so that the next one can be awaited.
-  void forget_event(const std::string& root) {
-    std::lock_guard<std::mutex> guard{mutex};
-    events.erase(root);
-  }
 };
 
 CAF_TEST_FIXTURE_SCOPE(ops_tests, ops_fixture)

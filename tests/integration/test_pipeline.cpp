@@ -760,6 +760,34 @@ CAF_TEST(a task listed as spawned whose record never comes does not hold the ana
   CAF_CHECK_EQUAL(receivers(t.root_uid, "Finished"), names{"work"});
 }
 
+CAF_TEST(a reopened analysis whose root record outlived the first round is announced again) {
+  node_process node{"[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n" +
+                        consumer("work", R"([{type = "job"}])"),
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  // A root recorded Crashed (kept for crashed_ttl) with a finished fork.
+  auto root = make_task({{"type", "job"}});
+  auto fork = fork_for(root, "work");
+  fork.status = task_status::finished;
+  root.status = task_status::crashed;
+  root.spawned = {fork.uid};
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  CAF_REQUIRE(tasks->put(pipeline::task_key(root), encode(root)));
+  CAF_REQUIRE(tasks->put(pipeline::task_key(fork), encode(fork)));
+  REQUIRE_EVENT(root.uid, node);
+  // A task of the same analysis that finished later (a retry, say) opens a
+  // second round. The feed does not deliver the root's record again; the
+  // housekeeper reads it and announces the round.
+  forget_event(root.uid);
+  auto again = fork_for(make_task({{"type", "job"}}), "work");
+  again.root_uid = root.uid;
+  again.status = task_status::finished;
+  CAF_REQUIRE(tasks->put(pipeline::task_key(again), encode(again)));
+  REQUIRE_EVENT(root.uid, node);
+  CAF_CHECK_EQUAL(receivers(root.uid, "Finished"), names{"work"});
+}
+
 CAF_TEST(a non persistent bind without live replicas is removed with its queue) {
   node_process keeper{"[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n"
                       "bind_offline_ttl = \"2s\"\n" +
