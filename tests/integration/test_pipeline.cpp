@@ -25,6 +25,12 @@ std::string routing_node() {
          pipeline_fixture::consumer("others", R"([{type = "other"}])");
 }
 
+/// A node with a router, a housekeeper that looks every 200 ms, and
+/// `consumers`.
+std::string quick_housekeeping(const std::string& consumers) {
+  return "[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n" + consumers;
+}
+
 using names = std::multiset<std::string>;
 
 /// A child task of another analysis, as a worker sends it.
@@ -610,8 +616,8 @@ CAF_TEST(a root published without a record is routed again when its routing was 
   // The earlier attempt queued the fork for `a`, then its router died
   // before the fork for `b`. The fork for `a` runs at once; it must not end
   // the analysis, and the redelivered root must be routed again.
-  node_process node{"[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n" +
-                        consumer("a", R"([{type = "job"}])") + consumer("b", R"([{type = "job"}])"),
+  node_process node{quick_housekeeping(consumer("a", R"([{type = "job"}])") +
+                                       consumer("b", R"([{type = "job"}])")),
                     server.url()};
   CAF_REQUIRE(node.wait_for_log("running"));
   CAF_REQUIRE_EQUAL(node.stop(), 0);
@@ -739,9 +745,7 @@ CAF_TEST(a changed bind retires the replicas of the older one) {
 }
 
 CAF_TEST(a task listed as spawned whose record never comes does not hold the analysis) {
-  node_process node{"[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n" +
-                        consumer("work", R"([{type = "job"}])"),
-                    server.url()};
+  node_process node{quick_housekeeping(consumer("work", R"([{type = "job"}])")), server.url()};
   CAF_CHECK(node.wait_for_log("running"));
   // A finished task whose record lists a child that was never declared (a
   // removal cut short, or a record removed by hand): the housekeeper looks
@@ -761,9 +765,7 @@ CAF_TEST(a task listed as spawned whose record never comes does not hold the ana
 }
 
 CAF_TEST(a reopened analysis whose root record outlived the first round is announced again) {
-  node_process node{"[router]\ninstances = 1\n[housekeeper]\ninterval = \"200ms\"\n" +
-                        consumer("work", R"([{type = "job"}])"),
-                    server.url()};
+  node_process node{quick_housekeeping(consumer("work", R"([{type = "job"}])")), server.url()};
   CAF_CHECK(node.wait_for_log("running"));
   // A root recorded Crashed (kept for crashed_ttl) with a finished fork.
   auto root = make_task({{"type", "job"}});
