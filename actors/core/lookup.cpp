@@ -25,11 +25,11 @@ lookup_actor::behavior_type lookup(lookup_actor::pointer, std::shared_ptr<broker
       },
       [conn](announced_atom, const std::string& root_uid) {
         lookup_result out;
-        auto announced = pipeline::analysis_announced(*conn, root_uid);
-        if (!announced)
-          out.error = announced.error().message;
-        else if (*announced)
-          out.value = std::string{};
+        auto event = pipeline::last_analysis_event(*conn, root_uid);
+        if (event)
+          out.value = std::move(*event);
+        else
+          out.error = event.error().message;
         return out;
       },
   };

@@ -33,8 +33,8 @@ using announced_atom = caf::atom_constant<caf::atom("announced")>;
 /// actors on CAF's worker threads never block. Used on rare paths only
 /// (redeliveries), one request at a time:
 /// - `get`: a KV record by key;
-/// - `announced`: whether a root's analysis was announced at least once
-///   (`value` set, empty, when it was).
+/// - `announced`: a root's last analysis event (`value` set when its
+///   analysis was announced at least once).
 using lookup_actor =
     caf::typed_actor<caf::replies_to<get_atom, std::string>::with<lookup_result>,
                      caf::replies_to<announced_atom, std::string>::with<lookup_result>>;

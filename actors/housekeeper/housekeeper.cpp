@@ -390,9 +390,9 @@ root_lookup look_up_root(housekeeper_state& st, const housekeeper_deps& deps,
     return root_lookup::recorded;
   }
   if (current.error().code != errc::not_found) return root_lookup::failed;
-  auto announced = pipeline::analysis_announced(*deps.conn, root);
-  if (!announced) return root_lookup::failed;
-  return *announced ? root_lookup::announced : root_lookup::not_announced;
+  auto event = pipeline::last_analysis_event(*deps.conn, root);
+  if (!event) return root_lookup::failed;
+  return *event ? root_lookup::announced : root_lookup::not_announced;
 }
 
 /// Looks up the roots of analyses that have no live task but whose root was

@@ -27,13 +27,12 @@ follow_analysis_events(const std::shared_ptr<broker::connection>& conn, const st
   return broker::pull_consumer::start(conn, std::move(popts));
 }
 
-expected<bool> analysis_announced(broker::connection& conn, std::string_view root_uid) {
+expected<std::optional<std::string>> last_analysis_event(broker::connection& conn,
+                                                         std::string_view root_uid) {
   // The last message by subject: an index lookup on the server. Counting
   // the subject instead (stream info) would spare the body, but can make
   // nats-server 2.9 walk every subject of the stream.
-  auto last = broker::last_message_data(conn, events_stream, analysis_event_subject(root_uid));
-  if (!last) return last.error();
-  return last->has_value();
+  return broker::last_message_data(conn, events_stream, analysis_event_subject(root_uid));
 }
 
 } // namespace sy::pipeline

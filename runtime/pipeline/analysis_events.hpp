@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,9 +23,10 @@ expected<std::unique_ptr<broker::pull_consumer>>
 follow_analysis_events(const std::shared_ptr<broker::connection>& conn, const std::string& durable,
                        std::function<void(const broker::message&)> on_event);
 
-/// Whether SY_EVENTS holds an analysis event of `root_uid`: its analysis
-/// completed at least once, so its root was routed. Asks the stream's
-/// leader. Blocking.
-expected<bool> analysis_announced(broker::connection& conn, std::string_view root_uid);
+/// The last analysis event of `root_uid` in SY_EVENTS, if there is one: its
+/// analysis completed at least once (so its root was routed). Asks the
+/// stream's leader. Blocking.
+expected<std::optional<std::string>> last_analysis_event(broker::connection& conn,
+                                                         std::string_view root_uid);
 
 } // namespace sy::pipeline

@@ -1,7 +1,6 @@
 #include "runtime/pipeline/schedule_runner.hpp"
 
-#include "runtime/broker/stream_spec.hpp"
-#include "runtime/pipeline/layout.hpp"
+#include "runtime/pipeline/analysis_events.hpp"
 
 namespace sy::pipeline {
 
@@ -11,7 +10,7 @@ namespace {
 /// holds its event).
 std::optional<double> completed_at(broker::connection& conn, const std::string& root) {
   if (root.empty()) return std::nullopt;
-  auto last = broker::last_message_data(conn, events_stream, analysis_event_subject(root));
+  auto last = last_analysis_event(conn, root);
   if (!last || !*last) return std::nullopt;
   auto event = value::parse(**last, nullptr, false);
   if (!event.is_object() || !event.contains("completed_at")) return std::nullopt;
