@@ -1,6 +1,7 @@
 #include "actors/housekeeper/housekeeper.hpp"
 
 #include "actors/core/delivery.hpp"
+#include "actors/core/mailbox_batch.hpp"
 #include "runtime/broker/consumer_spec.hpp"
 #include "runtime/broker/object_store.hpp"
 #include "runtime/broker/pull_consumer.hpp"
@@ -596,6 +597,12 @@ void run_schedules(housekeeper_state& st, const housekeeper_deps& deps) {
     st.log->warn("{}", e);
 }
 
+/// Holds the writes of a record's or an announcement's handler while more
+/// of them are queued.
+auto batch_writes_of(self_pointer self) {
+  return batch_writes<batched<broker::kv_entry>, batched<committed_atom>>(self);
+}
+
 housekeeper_actor::behavior_type
 housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, housekeeper_deps deps,
             housekeeper_options opts) {
@@ -620,7 +627,10 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         }
         self->delayed_send(self, opts.interval, tick_atom::value);
       },
-      [self, deps](committed_atom) { settle_announcements(self->state, deps); },
+      [self, deps](committed_atom) {
+        auto batch = batch_writes_of(self);
+        settle_announcements(self->state, deps);
+      },
       [self, deps, opts](schedule_atom) {
         settle_announcements(self->state, deps);
         run_schedules(self->state, deps);
@@ -628,6 +638,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
       },
       [self, deps, opts](const broker::kv_entry& entry) {
         if (!self->state.lease) return;
+        auto batch = batch_writes_of(self);
         self->state.feed_revision = std::max(self->state.feed_revision, entry.revision);
         on_entry(self->state, entry);
         announce_completed(self->state, deps, opts);

@@ -1,5 +1,6 @@
 #include "actors/router/router.hpp"
 
+#include "actors/core/mailbox_batch.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/codec.hpp"
@@ -173,6 +174,7 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
                                    router_deps deps) {
   return {
       [self, deps](delivered_atom, delivery msg) {
+        auto batch = batch_writes<batched<delivered_atom, delivery>>(self);
         auto decoded = decode_task(msg->data());
         if (!decoded) {
           self->state.log->warn("parking undecodable message on {}: {}", msg->subject(),

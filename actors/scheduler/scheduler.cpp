@@ -1,5 +1,6 @@
 #include "actors/scheduler/scheduler.hpp"
 
+#include "actors/core/mailbox_batch.hpp"
 #include "actors/scheduler/commit.hpp"
 #include "actors/worker/worker.hpp"
 #include "runtime/log/log.hpp"
@@ -89,6 +90,11 @@ struct scheduler_state {
 namespace {
 
 using self_pointer = scheduler_actor::stateful_pointer<scheduler_state>;
+
+/// Holds a delivery's or a result's writes while more of them are queued.
+auto batch_writes_of(self_pointer self) {
+  return batch_writes<batched<delivered_atom, delivery>, batched<work_result>>(self);
+}
 
 commit_deps make_commit_deps(const scheduler_deps& deps, const scheduler_options& opts) {
   return {deps.conn, deps.tasks, deps.pull_credit, &deps.metrics->of(opts.own_bind.identity)};
@@ -366,7 +372,10 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
     auto uid = t.uid;
     self->request(w, opts.task_timeout, run_atom::value, std::move(order))
         .then(
-            [self, deps, opts](const work_result& r) { on_result(self, deps, opts, r); },
+            [self, deps, opts](const work_result& r) {
+              auto batch = batch_writes_of(self);
+              on_result(self, deps, opts, r);
+            },
             [self, deps, opts, uid](const caf::error& e) { on_failure(self, deps, opts, uid, e); });
   }
 }
@@ -710,6 +719,7 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
   self->delayed_send(self, opts.heartbeat, tick_atom::value);
   return {
       [self, deps, opts](delivered_atom, delivery msg) {
+        auto batch = batch_writes_of(self);
         on_delivered(self, deps, opts, std::move(msg));
       },
       [self, deps, opts](started_atom) { record_started(self, deps, opts); },

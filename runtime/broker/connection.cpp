@@ -3,11 +3,14 @@
 #include "runtime/broker/js_publisher.hpp"
 #include "runtime/broker/nats_util.hpp"
 #include "runtime/broker/subscription_state.hpp"
+#include "runtime/broker/write_batch.hpp"
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 
 namespace sy::broker {
 
@@ -177,23 +180,7 @@ connection::~connection() {
 
 expected<void> connection::publish(std::string_view subject, std::string_view data,
                                    const header_list& headers, std::string_view reply) {
-  natsStatus s = NATS_OK;
-  if (headers.empty()) {
-    std::string subj(subject);
-    if (reply.empty()) {
-      s = natsConnection_Publish(nc_, subj.c_str(), data.data(), static_cast<int>(data.size()));
-    } else {
-      std::string rep(reply);
-      s = natsConnection_PublishRequest(nc_, subj.c_str(), rep.c_str(), data.data(),
-                                        static_cast<int>(data.size()));
-    }
-  } else {
-    auto msg = detail::make_msg(subject, reply, data, headers);
-    if (!msg) return msg.error();
-    s = natsConnection_PublishMsg(nc_, msg->get());
-  }
-  if (s != NATS_OK) return detail::nats_error(s, "publish to " + std::string(subject));
-  return {};
+  return send(subject, reply, headers, data);
 }
 
 expected<message> connection::request(std::string_view subject, std::string_view data,
@@ -270,7 +257,7 @@ bool connection::is_connected() const {
 }
 
 void connection::js_publish_async(const outgoing_message& msg, pub_ack_handler done) {
-  publisher_->publish(nc_, msg, std::move(done));
+  publisher_->publish(*this, msg, std::move(done));
 }
 
 expected<pub_ack> connection::js_publish(const outgoing_message& msg,
@@ -300,6 +287,10 @@ std::size_t connection::pending_publishes() const {
   return publisher_->pending();
 }
 
+int connection::buffered_bytes() const {
+  return natsConnection_Buffered(nc_);
+}
+
 std::uint64_t connection::add_reconnect_listener(std::function<void()> fn) {
   std::lock_guard<std::mutex> guard(events_->mu);
   auto id = ++events_->next_listener;
@@ -310,6 +301,147 @@ std::uint64_t connection::add_reconnect_listener(std::function<void()> fn) {
 void connection::remove_reconnect_listener(std::uint64_t id) {
   std::lock_guard<std::mutex> guard(events_->mu);
   events_->listeners.erase(id);
+}
+
+namespace {
+
+/// This thread's open write batches and the connections they buffered
+/// publishes on.
+struct thread_batch {
+  int depth = 0;
+  int held_over = 0; ///< batches in a row that ended with `more_coming`
+  std::vector<std::weak_ptr<connection>> held;
+};
+
+thread_local thread_batch this_thread_batch;
+
+/// The most batches in a row whose writes wait for the next one.
+constexpr int max_held_over = 16;
+
+bool same(const std::weak_ptr<connection>& a, const std::weak_ptr<connection>& b) {
+  return !a.owner_before(b) && !b.owner_before(a);
+}
+
+void add_once(std::vector<std::weak_ptr<connection>>& list, std::weak_ptr<connection> conn) {
+  for (const auto& c : list)
+    if (same(c, conn)) return;
+  list.push_back(std::move(conn));
+}
+
+void write_out(const std::vector<std::weak_ptr<connection>>& conns) {
+  for (const auto& weak : conns)
+    if (auto conn = weak.lock()) detail::write_buffered(conn->native_handle());
+}
+
+/// Writes what batches held over, should the batch expected next on their
+/// thread not come (its message dropped, its subscription closed): a
+/// thread that wakes at most once per `delay`, and only while something
+/// is held over, so never on an idle pipeline.
+class held_over_writer {
+public:
+  static held_over_writer& instance() {
+    static auto* writer = new held_over_writer; // never destroyed: its thread runs to exit
+    return *writer;
+  }
+
+  void watch(const std::vector<std::weak_ptr<connection>>& conns) {
+    std::lock_guard<std::mutex> guard{mu_};
+    for (const auto& c : conns)
+      add_once(watched_, c);
+    if (!armed_) {
+      armed_ = true;
+      cv_.notify_one();
+    }
+  }
+
+private:
+  static constexpr auto delay = std::chrono::milliseconds{1};
+
+  held_over_writer() {
+    std::thread([this] { run(); }).detach();
+  }
+
+  void run() {
+    std::unique_lock<std::mutex> lock{mu_};
+    for (;;) {
+      cv_.wait(lock, [this] { return armed_; });
+      lock.unlock();
+      std::this_thread::sleep_for(delay);
+      lock.lock();
+      auto due = std::move(watched_);
+      watched_.clear();
+      armed_ = false;
+      lock.unlock();
+      write_out(due);
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool armed_ = false;
+  std::vector<std::weak_ptr<connection>> watched_;
+};
+
+void write_held(thread_batch& batch) {
+  batch.held_over = 0;
+  auto held = std::move(batch.held);
+  batch.held.clear();
+  write_out(held);
+}
+
+} // namespace
+
+expected<void> connection::send(std::string_view subject, std::string_view reply,
+                                const header_list& headers, std::string_view data) {
+  auto& batch = this_thread_batch;
+  if (opts_.send_asap && batch.depth > 0) {
+    auto max_payload = max_payload_.load(std::memory_order_relaxed);
+    if (max_payload == 0) max_payload_ = max_payload = natsConnection_GetMaxPayload(nc_);
+    if (auto buffered = detail::buffer_publish(nc_, max_payload, subject, reply, headers, data)) {
+      if (*buffered != NATS_OK)
+        return detail::nats_error(*buffered, "publish to " + std::string(subject));
+      add_once(batch.held, weak_from_this());
+      return {};
+    }
+  }
+  natsStatus s = NATS_OK;
+  if (headers.empty()) {
+    std::string subj(subject);
+    if (reply.empty()) {
+      s = natsConnection_Publish(nc_, subj.c_str(), data.data(), static_cast<int>(data.size()));
+    } else {
+      std::string rep(reply);
+      s = natsConnection_PublishRequest(nc_, subj.c_str(), rep.c_str(), data.data(),
+                                        static_cast<int>(data.size()));
+    }
+  } else {
+    auto msg = detail::make_msg(subject, reply, data, headers);
+    if (!msg) return msg.error();
+    s = natsConnection_PublishMsg(nc_, msg->get());
+  }
+  if (s != NATS_OK) return detail::nats_error(s, "publish to " + std::string(subject));
+  return {};
+}
+
+write_batch::write_batch() noexcept {
+  ++this_thread_batch.depth;
+}
+
+write_batch::~write_batch() {
+  if (open_) end();
+}
+
+void write_batch::end(bool more_coming, bool next_is_certain) {
+  if (!open_) return;
+  open_ = false;
+  auto& batch = this_thread_batch;
+  if (--batch.depth > 0 || batch.held.empty()) return;
+  if (more_coming && ++batch.held_over < max_held_over) {
+    if (!next_is_certain) held_over_writer::instance().watch(batch.held);
+    return;
+  }
+  write_held(batch);
 }
 
 } // namespace sy::broker

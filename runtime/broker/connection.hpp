@@ -7,6 +7,7 @@
 #include "runtime/broker/subscription.hpp"
 #include "runtime/core/expected.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -79,6 +80,10 @@ public:
 
   /// Asynchronous publishes still waiting for their ack; for back-pressure.
   std::size_t pending_publishes() const;
+  /// Bytes published and not yet written to the socket: held by an open
+  /// `write_batch` (runtime/broker/write_batch.hpp), or, on a connection
+  /// without `send_asap`, waiting for nats.c's flush. -1 once closed.
+  int buffered_bytes() const;
 
   /// Registers `fn`, called on nats.c's callback thread after every
   /// reconnect (after nats.c replayed the subscriptions). `fn` must not
@@ -96,6 +101,10 @@ public:
 private:
   friend class js_publisher;
 
+  /// Publishes through nats.c, or into this thread's open `write_batch`.
+  expected<void> send(std::string_view subject, std::string_view reply, const header_list& headers,
+                      std::string_view data);
+
   explicit connection(connection_options opts);
 
   /// `subscribe` without the subscription holding this connection alive:
@@ -111,6 +120,9 @@ private:
   /// the closed callback, the last one nats.c makes for a connection.
   connection_events* events_ = nullptr;
   std::unique_ptr<js_publisher> publisher_;
+  /// The server's max payload, read once connected (0 before): the servers
+  /// of one cluster share it.
+  std::atomic<std::int64_t> max_payload_{0};
 };
 
 } // namespace sy::broker

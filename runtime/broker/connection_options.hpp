@@ -18,8 +18,9 @@ struct connection_options {
   std::string name = "switchyard";
   /// Bound on each TCP connect plus handshake.
   std::chrono::milliseconds connect_timeout{2000};
-  /// Write every publish and ack to the socket at once instead of batching it
-  /// for ~1 ms. Keep it on: the hot path is latency-bound.
+  /// Write every publish and ack to the socket at once, or with the rest of
+  /// an open `write_batch` when it ends, instead of batching it for ~1 ms
+  /// (nats.c's flusher). Keep it on: the hot path is latency-bound.
   bool send_asap = true;
   /// If true, `connect` succeeds even when no server is reachable and keeps
   /// trying in the background; if false (default) the caller gets a clear

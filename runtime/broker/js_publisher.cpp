@@ -137,7 +137,7 @@ std::size_t js_publisher::pending() const {
   return core_->pending.size();
 }
 
-void js_publisher::publish(natsConnection* nc, const outgoing_message& msg, pub_ack_handler done) {
+void js_publisher::publish(connection& conn, const outgoing_message& msg, pub_ack_handler done) {
   std::uint64_t token = 0;
   {
     std::lock_guard<std::mutex> guard(core_->mu);
@@ -159,27 +159,18 @@ void js_publisher::publish(natsConnection* nc, const outgoing_message& msg, pub_
   reply.reserve(core_->prefix.size() + static_cast<std::size_t>(end - digits));
   reply.append(core_->prefix).append(digits, end);
 
-  natsStatus s = NATS_OK;
-  bool plain =
-      msg.headers.empty() && msg.msg_id.empty() && !msg.expected_last_subject_seq.has_value();
-  if (plain) {
-    s = natsConnection_PublishRequest(nc, msg.subject.c_str(), reply.c_str(), msg.data.data(),
-                                      static_cast<int>(msg.data.size()));
+  expected<void> sent;
+  if (msg.msg_id.empty() && !msg.expected_last_subject_seq) {
+    sent = conn.send(msg.subject, reply, msg.headers, msg.data);
   } else {
-    auto built = detail::make_msg(msg.subject, reply, msg.data, msg.headers);
-    if (!built) {
-      core_->fail(token, built.error());
-      return;
-    }
-    natsMsg* raw = built->get();
-    if (!msg.msg_id.empty()) s = natsMsgHeader_Set(raw, "Nats-Msg-Id", msg.msg_id.c_str());
-    if (s == NATS_OK && msg.expected_last_subject_seq) {
-      auto seq = std::to_string(*msg.expected_last_subject_seq);
-      s = natsMsgHeader_Set(raw, "Nats-Expected-Last-Subject-Sequence", seq.c_str());
-    }
-    if (s == NATS_OK) s = natsConnection_PublishMsg(nc, raw);
+    header_list headers = msg.headers;
+    if (!msg.msg_id.empty()) headers.emplace_back("Nats-Msg-Id", msg.msg_id);
+    if (msg.expected_last_subject_seq)
+      headers.emplace_back("Nats-Expected-Last-Subject-Sequence",
+                           std::to_string(*msg.expected_last_subject_seq));
+    sent = conn.send(msg.subject, reply, headers, msg.data);
   }
-  if (s != NATS_OK) core_->fail(token, detail::nats_error(s, "publish to " + msg.subject));
+  if (!sent) core_->fail(token, sent.error());
 }
 
 expected<pub_ack> parse_pub_ack(const message& reply, std::string_view subject) {

@@ -36,8 +36,8 @@ public:
   /// Calls `shutdown`.
   ~js_publisher();
 
-  /// See `connection::js_publish_async`. `nc` is the publishing connection.
-  void publish(natsConnection* nc, const outgoing_message& msg, pub_ack_handler done);
+  /// See `connection::js_publish_async`. `conn` is the publishing connection.
+  void publish(connection& conn, const outgoing_message& msg, pub_ack_handler done);
   std::size_t pending() const;
 
   /// Stops the subscription and the sweeper; fails every pending handler with

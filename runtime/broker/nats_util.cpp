@@ -1,9 +1,20 @@
 #include "runtime/broker/nats_util.hpp"
 
 #include <cctype>
+#include <charconv>
 
 // libnats 3.4 frees a message with this (src/msg.c); exported, not in nats.h.
 extern "C" void natsMsg_free(void* object);
+// libnats 3.4 (src/conn.c, src/conn.h); exported, not in nats.h. The buffer
+// flush expects the connection's lock held: lockAndRetain takes it (and a
+// reference), unlockAndRelease gives both back.
+extern "C" void natsConn_lockAndRetain(natsConnection* nc);
+extern "C" void natsConn_unlockAndRelease(natsConnection* nc);
+extern "C" natsStatus natsConn_bufferFlush(natsConnection* nc);
+extern "C" bool natsConn_isClosed(natsConnection* nc);
+extern "C" bool natsConn_isReconnecting(natsConnection* nc);
+extern "C" bool natsConn_isDrainingPubs(natsConnection* nc);
+extern "C" natsStatus natsConn_bufferWrite(natsConnection* nc, const char* buffer, int len);
 
 namespace sy::broker::detail {
 
@@ -97,6 +108,74 @@ error nats_error(natsStatus s, std::string_view what, jsErrCode jerr) {
 
 void free_msg(natsMsg* msg) noexcept {
   natsMsg_free(msg); // what the collector thread would call
+}
+
+namespace {
+
+/// A subject or reply subject the protocol line can carry as it is.
+bool plain_subject(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s)
+    if (c <= ' ' || c == 0x7f) return false;
+  return true;
+}
+
+bool plain_header(std::string_view name, std::string_view value) {
+  if (name.empty()) return false;
+  for (unsigned char c : name)
+    if (c <= ' ' || c == ':' || c == 0x7f) return false;
+  for (char c : value)
+    if (c == '\r' || c == '\n') return false;
+  return true;
+}
+
+void append_number(std::string& out, std::size_t n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof(digits), n).ptr;
+  out.append(digits, end);
+}
+
+} // namespace
+
+std::optional<natsStatus> buffer_publish(natsConnection* nc, std::int64_t max_payload,
+                                         std::string_view subject, std::string_view reply,
+                                         const header_list& headers, std::string_view data) {
+  if (!plain_subject(subject) || (!reply.empty() && !plain_subject(reply))) return std::nullopt;
+  std::string block; // the header block, "NATS/1.0\r\n" name: value lines, an empty line
+  if (!headers.empty()) {
+    block = "NATS/1.0\r\n";
+    for (const auto& [name, value] : headers) {
+      if (!plain_header(name, value)) return std::nullopt;
+      block.append(name).append(": ").append(value).append("\r\n");
+    }
+    block.append("\r\n");
+  }
+  auto total = block.size() + data.size();
+  if (static_cast<std::int64_t>(total) > max_payload) return std::nullopt;
+  std::string out;
+  out.reserve(subject.size() + reply.size() + total + 48);
+  out.append(block.empty() ? "PUB " : "HPUB ").append(subject);
+  if (!reply.empty()) out.append(" ").append(reply);
+  if (!block.empty()) {
+    out.append(" ");
+    append_number(out, block.size());
+  }
+  out.append(" ");
+  append_number(out, total);
+  out.append("\r\n").append(block).append(data).append("\r\n");
+
+  natsConn_lockAndRetain(nc);
+  std::optional<natsStatus> done;
+  if (!natsConn_isClosed(nc) && !natsConn_isReconnecting(nc) && !natsConn_isDrainingPubs(nc))
+    done = natsConn_bufferWrite(nc, out.data(), static_cast<int>(out.size()));
+  natsConn_unlockAndRelease(nc);
+  return done;
+}
+
+void write_buffered(natsConnection* nc) noexcept {
+  natsConn_lockAndRetain(nc);
+  if (!natsConn_isClosed(nc)) (void)natsConn_bufferFlush(nc); // errors: nats.c's reader acts
+  natsConn_unlockAndRelease(nc);
 }
 
 expected<msg_ptr> make_msg(std::string_view subject, std::string_view reply, std::string_view data,

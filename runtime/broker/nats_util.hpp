@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <nats/nats.h>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,25 @@ template <class T, void (*Destroy)(T*)> struct nats_deleter {
 /// "nats.c's garbage-collector thread"). For a message we own (received
 /// through a subscription, built by us) both end in the same free.
 void free_msg(natsMsg* msg) noexcept;
+
+/// Appends a publish to nats.c's write buffer of `nc` without writing it to
+/// the socket (`write_buffered` does), in the protocol nats.c's own publish
+/// writes: `PUB`, or `HPUB` with headers. For a `write_batch`
+/// (runtime/broker/write_batch.hpp): nats.c's publish writes at once with
+/// `SendAsap`, and without it wakes its flusher thread per publish.
+/// `std::nullopt`, with nothing done, when nats.c must publish it itself:
+/// the connection is not connected (closed, reconnecting, draining), the
+/// message exceeds `max_payload` (the server's; 0 before the first connect),
+/// or a subject or header is not plain (whitespace in a subject, a line
+/// break in a header).
+std::optional<natsStatus> buffer_publish(natsConnection* nc, std::int64_t max_payload,
+                                         std::string_view subject, std::string_view reply,
+                                         const header_list& headers, std::string_view data);
+
+/// Writes what nats.c buffered for `nc` to its socket now; nothing once it is
+/// closed or when nothing is buffered. Only for a connection that was
+/// connected once (`buffer_publish` took a message for it).
+void write_buffered(natsConnection* nc) noexcept;
 
 using msg_ptr = std::unique_ptr<natsMsg, nats_deleter<natsMsg, free_msg>>;
 using stream_info_ptr =

@@ -2,6 +2,7 @@
 
 #include "runtime/broker/connection.hpp"
 #include "runtime/broker/subscription_state.hpp"
+#include "runtime/broker/write_batch.hpp"
 
 #include <nats/nats.h>
 
@@ -92,11 +93,25 @@ void subscription::state::wait_complete() {
   cv_.wait(lk, [this] { return completed_; });
 }
 
-void subscription::state::on_message(natsConnection*, natsSubscription*, natsMsg* msg,
+void subscription::state::on_message(natsConnection*, natsSubscription* sub, natsMsg* msg,
                                      void* closure) {
   auto& st = **static_cast<std::shared_ptr<state>*>(closure);
   st.delivery_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
   auto conn = st.conn.lock();
+  // What the handler publishes (acks, the next write of a pipeline step) goes
+  // out with the writes of the messages queued right behind this one: this
+  // thread delivers them next, or, should the subscription close first,
+  // calls `on_complete`.
+  write_batch batch;
+  struct end_batch {
+    write_batch& batch;
+    natsSubscription* sub;
+    ~end_batch() {
+      int queued = 0;
+      if (natsSubscription_GetPending(sub, &queued, nullptr) != NATS_OK) queued = 0;
+      batch.end(queued > 0, true);
+    }
+  } ender{batch, sub};
   try {
     st.handler(message(msg, conn));
   } catch (const std::exception& e) {
@@ -109,6 +124,7 @@ void subscription::state::on_message(natsConnection*, natsSubscription*, natsMsg
 }
 
 void subscription::state::on_complete(void* closure) {
+  { write_batch last; } // writes what the last handlers held over
   auto* holder = static_cast<std::shared_ptr<state>*>(closure);
   auto st = std::move(*holder);
   delete holder;

@@ -5,6 +5,7 @@
 #include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/message.hpp"
 #include "runtime/broker/subject.hpp"
+#include "runtime/broker/write_batch.hpp"
 #include "tests/runtime/broker/broker_fixture.hpp"
 
 #include <atomic>
@@ -149,6 +150,65 @@ CAF_TEST(a server that stops answering is noticed within seconds and reconnected
   CAF_CHECK(after < 10s);
   CAF_CHECK(wait_until([&] { return back > 0; }, 15s));
   CAF_CHECK((*watched)->is_connected());
+}
+
+CAF_TEST(a publish outside a write batch is on the wire when it returns) {
+  CAF_CHECK(conn->publish("svc.unbatched", "now"));
+  CAF_CHECK_EQUAL(conn->buffered_bytes(), 0);
+  std::atomic<int> acks{0};
+  sy::broker::outgoing_message m;
+  m.subject = "svc.unbatched";
+  m.data = "js";
+  conn->js_publish_async(m, [&](sy::expected<pub_ack>) { ++acks; });
+  CAF_CHECK_EQUAL(conn->buffered_bytes(), 0);
+  CAF_CHECK(wait_until([&] { return acks == 1; })); // no stream: failed, but answered
+}
+
+CAF_TEST(a write batch writes what it held when the outermost batch ends in order) {
+  std::mutex mu;
+  std::vector<std::string> got;
+  auto sub = conn->subscribe("svc.batched", [&](message msg) {
+    std::lock_guard<std::mutex> guard(mu);
+    got.emplace_back(msg.data());
+  });
+  SY_REQUIRE(sub);
+  CAF_CHECK(conn->flush(2s));
+  {
+    write_batch outer;
+    for (int i = 0; i < 100; ++i) {
+      write_batch inner; // nested: ending it writes nothing yet
+      CAF_CHECK(conn->publish("svc.batched", std::to_string(i)));
+    }
+    outer.end();
+    CAF_CHECK_EQUAL(conn->buffered_bytes(), 0);
+  }
+  CAF_CHECK(wait_until([&] {
+    std::lock_guard<std::mutex> guard(mu);
+    return got.size() == 100;
+  }));
+  std::lock_guard<std::mutex> guard(mu);
+  for (int i = 0; i < static_cast<int>(got.size()); ++i)
+    CAF_CHECK_EQUAL(got[static_cast<std::size_t>(i)], std::to_string(i));
+}
+
+CAF_TEST(writes held for more coming go out with the next batch or soon after) {
+  {
+    write_batch first;
+    CAF_CHECK(conn->publish("svc.held", "a"));
+    CAF_CHECK(conn->publish("svc.held", "b"));
+    first.end(true);
+  }
+  {
+    write_batch next; // writes nothing itself, but what the last one held
+  }
+  CAF_CHECK_EQUAL(conn->buffered_bytes(), 0);
+  // No batch follows: the held-over writer writes them.
+  {
+    write_batch last;
+    CAF_CHECK(conn->publish("svc.held", "c"));
+    last.end(true);
+  }
+  CAF_CHECK(wait_until([&] { return conn->buffered_bytes() == 0; }));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
