@@ -637,8 +637,8 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         self->delayed_send(self, opts.schedule_interval, schedule_atom::value);
       },
       [self, deps, opts](const broker::kv_entry& entry) {
+        auto batch = batch_writes_of(self); // also ends what the last handler held over
         if (!self->state.lease) return;
-        auto batch = batch_writes_of(self);
         self->state.feed_revision = std::max(self->state.feed_revision, entry.revision);
         on_entry(self->state, entry);
         announce_completed(self->state, deps, opts);

@@ -262,12 +262,7 @@ void connection::js_publish_async(const outgoing_message& msg, pub_ack_handler d
 
 expected<pub_ack> connection::js_publish(const outgoing_message& msg,
                                          std::chrono::milliseconds timeout) {
-  header_list headers = msg.headers;
-  if (!msg.msg_id.empty()) headers.emplace_back("Nats-Msg-Id", msg.msg_id);
-  if (msg.expected_last_subject_seq)
-    headers.emplace_back("Nats-Expected-Last-Subject-Sequence",
-                         std::to_string(*msg.expected_last_subject_seq));
-  auto out = detail::make_msg(msg.subject, {}, msg.data, headers);
+  auto out = detail::make_msg(msg.subject, {}, msg.data, jetstream_headers(msg));
   if (!out) return out.error();
   natsMsg* reply = nullptr;
   natsStatus s = natsConnection_RequestMsg(&reply, nc_, out->get(), detail::to_ms(timeout));
@@ -305,38 +300,41 @@ void connection::remove_reconnect_listener(std::uint64_t id) {
 
 namespace {
 
+using held_list = std::vector<natsConnection*>; ///< each retained once by the list
+
 /// This thread's open write batches and the connections they buffered
 /// publishes on.
 struct thread_batch {
   int depth = 0;
   int held_over = 0; ///< batches in a row that ended with `more_coming`
-  std::vector<std::weak_ptr<connection>> held;
+  std::chrono::steady_clock::time_point held_since; ///< when `held` got its first
+  held_list held;
 };
 
 thread_local thread_batch this_thread_batch;
 
-/// The most batches in a row whose writes wait for the next one.
+/// What batches in a row may hold over: at most this many, for at most this
+/// long (nats.c's own flusher waits 1 ms).
 constexpr int max_held_over = 16;
+constexpr auto max_hold = std::chrono::microseconds{500};
 
-bool same(const std::weak_ptr<connection>& a, const std::weak_ptr<connection>& b) {
-  return !a.owner_before(b) && !b.owner_before(a);
+void add_once(held_list& list, natsConnection* nc) {
+  if (std::find(list.begin(), list.end(), nc) != list.end()) return;
+  detail::retain(nc); // a connection closed meanwhile is skipped, not freed under us
+  list.push_back(nc);
 }
 
-void add_once(std::vector<std::weak_ptr<connection>>& list, std::weak_ptr<connection> conn) {
-  for (const auto& c : list)
-    if (same(c, conn)) return;
-  list.push_back(std::move(conn));
+void write_out(const held_list& list) {
+  for (auto* nc : list) {
+    detail::write_buffered(nc);
+    detail::release(nc);
+  }
 }
 
-void write_out(const std::vector<std::weak_ptr<connection>>& conns) {
-  for (const auto& weak : conns)
-    if (auto conn = weak.lock()) detail::write_buffered(conn->native_handle());
-}
-
-/// Writes what batches held over, should the batch expected next on their
-/// thread not come (its message dropped, its subscription closed): a
-/// thread that wakes at most once per `delay`, and only while something
-/// is held over, so never on an idle pipeline.
+/// Writes what an actor's batches held over, should the batch expected
+/// next on their thread not come (its message dropped, the actor gone): a
+/// thread that wakes at most once per `delay`, and only while an actor
+/// holds writes over, so never on an idle pipeline.
 class held_over_writer {
 public:
   static held_over_writer& instance() {
@@ -344,10 +342,10 @@ public:
     return *writer;
   }
 
-  void watch(const std::vector<std::weak_ptr<connection>>& conns) {
+  void watch(const held_list& held) {
     std::lock_guard<std::mutex> guard{mu_};
-    for (const auto& c : conns)
-      add_once(watched_, c);
+    for (auto* nc : held)
+      add_once(watched_, nc);
     if (!armed_) {
       armed_ = true;
       cv_.notify_one();
@@ -380,7 +378,7 @@ private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool armed_ = false;
-  std::vector<std::weak_ptr<connection>> watched_;
+  held_list watched_;
 };
 
 void write_held(thread_batch& batch) {
@@ -395,13 +393,12 @@ void write_held(thread_batch& batch) {
 expected<void> connection::send(std::string_view subject, std::string_view reply,
                                 const header_list& headers, std::string_view data) {
   auto& batch = this_thread_batch;
-  if (opts_.send_asap && batch.depth > 0) {
-    auto max_payload = max_payload_.load(std::memory_order_relaxed);
-    if (max_payload == 0) max_payload_ = max_payload = natsConnection_GetMaxPayload(nc_);
-    if (auto buffered = detail::buffer_publish(nc_, max_payload, subject, reply, headers, data)) {
+  if (opts_.send_asap && batch.depth > 0 && detail::can_buffer_publishes()) {
+    if (auto buffered = detail::buffer_publish(nc_, subject, reply, headers, data)) {
       if (*buffered != NATS_OK)
         return detail::nats_error(*buffered, "publish to " + std::string(subject));
-      add_once(batch.held, weak_from_this());
+      if (batch.held.empty()) batch.held_since = std::chrono::steady_clock::now();
+      add_once(batch.held, nc_);
       return {};
     }
   }
@@ -437,7 +434,8 @@ void write_batch::end(bool more_coming, bool next_is_certain) {
   open_ = false;
   auto& batch = this_thread_batch;
   if (--batch.depth > 0 || batch.held.empty()) return;
-  if (more_coming && ++batch.held_over < max_held_over) {
+  if (more_coming && ++batch.held_over < max_held_over &&
+      std::chrono::steady_clock::now() - batch.held_since < max_hold) {
     if (!next_is_certain) held_over_writer::instance().watch(batch.held);
     return;
   }

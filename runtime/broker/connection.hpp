@@ -7,7 +7,6 @@
 #include "runtime/broker/subscription.hpp"
 #include "runtime/core/expected.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -44,7 +43,10 @@ public:
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  /// Core NATS publish, fire-and-forget (buffered while reconnecting).
+  /// Core NATS publish, fire-and-forget (buffered while reconnecting). Inside
+  /// a `write_batch` it is written when the batch ends; should the
+  /// connection break before, it is lost without an error, as any publish
+  /// in flight can be.
   expected<void> publish(std::string_view subject, std::string_view data,
                          const header_list& headers = {}, std::string_view reply = {});
 
@@ -53,7 +55,10 @@ public:
   expected<message> request(std::string_view subject, std::string_view data,
                             std::chrono::milliseconds timeout);
 
-  /// Subscribes to `subject` (wildcards allowed); see `subscription`.
+  /// Subscribes to `subject` (wildcards allowed); see `subscription`. The
+  /// handler runs inside a `write_batch` held over while more messages are
+  /// queued, so it must not block: what earlier handlers published waits
+  /// for it (for at most 0.5 ms of handlers in a row otherwise).
   expected<subscription> subscribe(const std::string& subject, message_handler handler);
 
   /// Waits until the server has processed everything sent so far.
@@ -120,9 +125,6 @@ private:
   /// the closed callback, the last one nats.c makes for a connection.
   connection_events* events_ = nullptr;
   std::unique_ptr<js_publisher> publisher_;
-  /// The server's max payload, read once connected (0 before): the servers
-  /// of one cluster share it.
-  std::atomic<std::int64_t> max_payload_{0};
 };
 
 } // namespace sy::broker

@@ -3,6 +3,7 @@
 #include "runtime/broker/connection.hpp"
 #include "runtime/broker/nats_util.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -159,18 +160,24 @@ void js_publisher::publish(connection& conn, const outgoing_message& msg, pub_ac
   reply.reserve(core_->prefix.size() + static_cast<std::size_t>(end - digits));
   reply.append(core_->prefix).append(digits, end);
 
-  expected<void> sent;
-  if (msg.msg_id.empty() && !msg.expected_last_subject_seq) {
-    sent = conn.send(msg.subject, reply, msg.headers, msg.data);
-  } else {
-    header_list headers = msg.headers;
-    if (!msg.msg_id.empty()) headers.emplace_back("Nats-Msg-Id", msg.msg_id);
-    if (msg.expected_last_subject_seq)
-      headers.emplace_back("Nats-Expected-Last-Subject-Sequence",
-                           std::to_string(*msg.expected_last_subject_seq));
-    sent = conn.send(msg.subject, reply, headers, msg.data);
-  }
+  auto sent = msg.msg_id.empty() && !msg.expected_last_subject_seq
+                  ? conn.send(msg.subject, reply, msg.headers, msg.data)
+                  : conn.send(msg.subject, reply, jetstream_headers(msg), msg.data);
   if (!sent) core_->fail(token, sent.error());
+}
+
+header_list jetstream_headers(const outgoing_message& msg) {
+  header_list out = msg.headers;
+  auto set = [&out](const char* name, std::string value) {
+    out.erase(
+        std::remove_if(out.begin(), out.end(), [name](const auto& h) { return h.first == name; }),
+        out.end());
+    out.emplace_back(name, std::move(value));
+  };
+  if (!msg.msg_id.empty()) set("Nats-Msg-Id", msg.msg_id);
+  if (msg.expected_last_subject_seq)
+    set("Nats-Expected-Last-Subject-Sequence", std::to_string(*msg.expected_last_subject_seq));
+  return out;
 }
 
 expected<pub_ack> parse_pub_ack(const message& reply, std::string_view subject) {

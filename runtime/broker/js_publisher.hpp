@@ -53,6 +53,10 @@ private:
   subscription sub_;
 };
 
+/// `msg.headers` with the JetStream ones `msg` asks for (`Nats-Msg-Id`,
+/// `Nats-Expected-Last-Subject-Sequence`), which replace any of the same name.
+header_list jetstream_headers(const outgoing_message& msg);
+
 /// Parses a JetStream publish reply (a pub ack JSON, an API error or a 503
 /// no-responders status) for a message published to `subject`.
 expected<pub_ack> parse_pub_ack(const message& reply, std::string_view subject);

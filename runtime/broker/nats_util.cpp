@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 
 // libnats 3.4 frees a message with this (src/msg.c); exported, not in nats.h.
 extern "C" void natsMsg_free(void* object);
@@ -15,6 +16,8 @@ extern "C" bool natsConn_isClosed(natsConnection* nc);
 extern "C" bool natsConn_isReconnecting(natsConnection* nc);
 extern "C" bool natsConn_isDrainingPubs(natsConnection* nc);
 extern "C" natsStatus natsConn_bufferWrite(natsConnection* nc, const char* buffer, int len);
+extern "C" void natsConn_retain(natsConnection* nc);
+extern "C" void natsConn_release(natsConnection* nc);
 
 namespace sy::broker::detail {
 
@@ -125,7 +128,7 @@ bool plain_header(std::string_view name, std::string_view value) {
   for (unsigned char c : name)
     if (c <= ' ' || c == ':' || c == 0x7f) return false;
   for (char c : value)
-    if (c == '\r' || c == '\n') return false;
+    if (c == '\r' || c == '\n' || c == '\0') return false;
   return true;
 }
 
@@ -137,9 +140,17 @@ void append_number(std::string& out, std::size_t n) {
 
 } // namespace
 
-std::optional<natsStatus> buffer_publish(natsConnection* nc, std::int64_t max_payload,
-                                         std::string_view subject, std::string_view reply,
-                                         const header_list& headers, std::string_view data) {
+bool can_buffer_publishes() {
+  // The internals used here are those of 3.4.1 (src/conn.c, src/pub.c); a
+  // write deadline (set through the environment only) is not applied.
+  static const bool usable =
+      nats_GetVersionNumber() == 0x030401 && !std::getenv("NATS_DEFAULT_LIB_WRITE_DEADLINE");
+  return usable;
+}
+
+std::optional<natsStatus> buffer_publish(natsConnection* nc, std::string_view subject,
+                                         std::string_view reply, const header_list& headers,
+                                         std::string_view data) {
   if (!plain_subject(subject) || (!reply.empty() && !plain_subject(reply))) return std::nullopt;
   std::string block; // the header block, "NATS/1.0\r\n" name: value lines, an empty line
   if (!headers.empty()) {
@@ -151,7 +162,6 @@ std::optional<natsStatus> buffer_publish(natsConnection* nc, std::int64_t max_pa
     block.append("\r\n");
   }
   auto total = block.size() + data.size();
-  if (static_cast<std::int64_t>(total) > max_payload) return std::nullopt;
   std::string out;
   out.reserve(subject.size() + reply.size() + total + 48);
   out.append(block.empty() ? "PUB " : "HPUB ").append(subject);
@@ -164,12 +174,24 @@ std::optional<natsStatus> buffer_publish(natsConnection* nc, std::int64_t max_pa
   append_number(out, total);
   out.append("\r\n").append(block).append(data).append("\r\n");
 
+  // The connection's lock is recursive: the two getters take it again. The
+  // max payload is the current server's, and may change with a reconnect.
   natsConn_lockAndRetain(nc);
   std::optional<natsStatus> done;
-  if (!natsConn_isClosed(nc) && !natsConn_isReconnecting(nc) && !natsConn_isDrainingPubs(nc))
+  if (!natsConn_isClosed(nc) && !natsConn_isReconnecting(nc) && !natsConn_isDrainingPubs(nc) &&
+      static_cast<std::int64_t>(total) <= natsConnection_GetMaxPayload(nc) &&
+      (block.empty() || natsConnection_HasHeaderSupport(nc) == NATS_OK))
     done = natsConn_bufferWrite(nc, out.data(), static_cast<int>(out.size()));
   natsConn_unlockAndRelease(nc);
   return done;
+}
+
+void retain(natsConnection* nc) noexcept {
+  natsConn_retain(nc);
+}
+
+void release(natsConnection* nc) noexcept {
+  natsConn_release(nc);
 }
 
 void write_buffered(natsConnection* nc) noexcept {

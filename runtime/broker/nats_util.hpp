@@ -37,24 +37,34 @@ template <class T, void (*Destroy)(T*)> struct nats_deleter {
 /// through a subscription, built by us) both end in the same free.
 void free_msg(natsMsg* msg) noexcept;
 
+/// Whether `buffer_publish` and `write_buffered` may be used: they call
+/// libnats 3.4.1's internal functions (exported, not in nats.h), so only
+/// with that version, and not when a write deadline is configured through
+/// the environment (NATS_DEFAULT_LIB_WRITE_DEADLINE; they do not apply it).
+bool can_buffer_publishes();
+
 /// Appends a publish to nats.c's write buffer of `nc` without writing it to
 /// the socket (`write_buffered` does), in the protocol nats.c's own publish
 /// writes: `PUB`, or `HPUB` with headers. For a `write_batch`
 /// (runtime/broker/write_batch.hpp): nats.c's publish writes at once with
-/// `SendAsap`, and without it wakes its flusher thread per publish.
-/// `std::nullopt`, with nothing done, when nats.c must publish it itself:
-/// the connection is not connected (closed, reconnecting, draining), the
-/// message exceeds `max_payload` (the server's; 0 before the first connect),
-/// or a subject or header is not plain (whitespace in a subject, a line
-/// break in a header).
-std::optional<natsStatus> buffer_publish(natsConnection* nc, std::int64_t max_payload,
-                                         std::string_view subject, std::string_view reply,
-                                         const header_list& headers, std::string_view data);
+/// `SendAsap`, and without it wakes its flusher thread. `std::nullopt`, with
+/// nothing done, when nats.c must publish it itself, so that the caller
+/// gets nats.c's answer: the connection is closed, reconnecting or
+/// draining; the message exceeds the current server's max payload; it has
+/// headers and the server takes none; or a subject or header is not plain
+/// (whitespace in a subject, a line break or NUL in a header).
+std::optional<natsStatus> buffer_publish(natsConnection* nc, std::string_view subject,
+                                         std::string_view reply, const header_list& headers,
+                                         std::string_view data);
 
 /// Writes what nats.c buffered for `nc` to its socket now; nothing once it is
-/// closed or when nothing is buffered. Only for a connection that was
-/// connected once (`buffer_publish` took a message for it).
+/// closed or when nothing is buffered. Write errors are nats.c's to act on
+/// (its reader notices the broken connection).
 void write_buffered(natsConnection* nc) noexcept;
+
+/// Keeps a `natsConnection` allocated (not open) until `release`.
+void retain(natsConnection* nc) noexcept;
+void release(natsConnection* nc) noexcept;
 
 using msg_ptr = std::unique_ptr<natsMsg, nats_deleter<natsMsg, free_msg>>;
 using stream_info_ptr =

@@ -24,10 +24,10 @@ public:
 
   /// Ends the batch. The outermost batch writes what this thread held back,
   /// unless `more_coming`: then the writes wait for the thread's next
-  /// batch, for at most a few batches in a row. Should that batch not come
-  /// within 1 ms, a thread of the broker layer writes them; it is not woken
-  /// when `next_is_certain` (the caller ends another batch on this thread
-  /// in any case, as a delivery thread with messages queued does).
+  /// batch, for at most 16 batches in a row and 0.5 ms. Should that batch
+  /// not come within 1 ms, a thread of the broker layer writes them; it is
+  /// not woken when `next_is_certain` (the caller ends another batch on this
+  /// thread in any case, as a delivery thread with messages queued does).
   void end(bool more_coming = false, bool next_is_certain = false);
 
 private:

@@ -4,6 +4,7 @@
 #include "runtime/broker/connection.hpp"
 #include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/message.hpp"
+#include "runtime/broker/stream_spec.hpp"
 #include "runtime/broker/subject.hpp"
 #include "runtime/broker/write_batch.hpp"
 #include "tests/runtime/broker/broker_fixture.hpp"
@@ -192,6 +193,10 @@ CAF_TEST(a write batch writes what it held when the outermost batch ends in orde
 }
 
 CAF_TEST(writes held for more coming go out with the next batch or soon after) {
+  std::atomic<int> got{0};
+  auto sub = conn->subscribe("svc.held", [&](message) { ++got; });
+  SY_REQUIRE(sub);
+  CAF_CHECK(conn->flush(2s));
   {
     write_batch first;
     CAF_CHECK(conn->publish("svc.held", "a"));
@@ -209,6 +214,66 @@ CAF_TEST(writes held for more coming go out with the next batch or soon after) {
     last.end(true);
   }
   CAF_CHECK(wait_until([&] { return conn->buffered_bytes() == 0; }));
+  CAF_CHECK(wait_until([&] { return got == 3; }));
+}
+
+CAF_TEST(a batched JetStream publish with headers is stored once per msg id) {
+  stream_spec spec;
+  spec.name = "SY_BATCHED";
+  spec.subjects = {"svc.stored.>"};
+  spec.allow_direct = true;
+  SY_REQUIRE(ensure_stream(*conn, spec));
+  std::mutex mu;
+  std::vector<pub_ack> acks;
+  std::vector<std::string> errors;
+  auto record = [&](sy::expected<pub_ack> ack) {
+    std::lock_guard<std::mutex> guard(mu);
+    if (ack)
+      acks.push_back(*ack);
+    else
+      errors.push_back(ack.error().message);
+  };
+  outgoing_message m;
+  m.subject = "svc.stored.a";
+  m.data = "payload";
+  m.headers = {{"X-Test", "kept"}, {"Nats-Msg-Id", "replaced"}};
+  m.msg_id = "task-1";
+  auto again = m;
+  again.headers = {{"Nats-Msg-Id", "replaced-too"}};
+  {
+    write_batch batch;
+    conn->js_publish_async(m, record);
+    conn->js_publish_async(again, record); // msg_id task-1 in both: a duplicate
+  }
+  CAF_CHECK(wait_until([&] {
+    std::lock_guard<std::mutex> guard(mu);
+    return acks.size() + errors.size() == 2;
+  }));
+  std::lock_guard<std::mutex> guard(mu);
+  CAF_CHECK(errors.empty());
+  SY_REQUIRE(acks.size() == 2);
+  CAF_CHECK(!acks[0].duplicate);
+  CAF_CHECK(acks[1].duplicate);
+  auto stored = next_stored_message(*conn, "SY_BATCHED", "svc.stored.a", 1);
+  SY_REQUIRE(stored && *stored);
+  CAF_CHECK_EQUAL((*stored)->data, "payload");
+  auto info = stream_info(*conn, "SY_BATCHED");
+  SY_REQUIRE(info);
+  CAF_CHECK_EQUAL(info->messages, 1u);
+}
+
+CAF_TEST(a batched message over the max payload fails as an unbatched one would) {
+  std::string big(2 * 1024 * 1024, 'x'); // the server's default limit is 1 MiB
+  {
+    write_batch batch;
+    auto sent = conn->publish("svc.big", big);
+    SY_REQUIRE(!sent);
+    CAF_MESSAGE(sent.error().message);
+    CAF_CHECK(conn->publish("svc.big", "small"));
+  }
+  // The server did not see the oversized message: the connection is intact.
+  CAF_CHECK(conn->flush(2s));
+  CAF_CHECK(conn->is_connected());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
