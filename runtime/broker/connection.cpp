@@ -302,22 +302,6 @@ namespace {
 
 using held_list = std::vector<natsConnection*>; ///< each retained once by the list
 
-/// This thread's open write batches and the connections they buffered
-/// publishes on.
-struct thread_batch {
-  int depth = 0;
-  int held_over = 0; ///< batches in a row that ended with `more_coming`
-  std::chrono::steady_clock::time_point held_since; ///< when `held` got its first
-  held_list held;
-};
-
-thread_local thread_batch this_thread_batch;
-
-/// What batches in a row may hold over: at most this many, for at most this
-/// long (nats.c's own flusher waits 1 ms).
-constexpr int max_held_over = 16;
-constexpr auto max_hold = std::chrono::microseconds{500};
-
 void add_once(held_list& list, natsConnection* nc) {
   if (std::find(list.begin(), list.end(), nc) != list.end()) return;
   detail::retain(nc); // a connection closed meanwhile is skipped, not freed under us
@@ -330,6 +314,24 @@ void write_out(const held_list& list) {
     detail::release(nc);
   }
 }
+
+/// This thread's open write batches and the connections they buffered
+/// publishes on.
+struct thread_batch {
+  int depth = 0;
+  int held_over = 0; ///< batches in a row that ended with `more_coming`
+  std::chrono::steady_clock::time_point held_since; ///< when `held` got its first
+  held_list held;
+
+  ~thread_batch() { write_out(held); } // a thread that ends holding
+};
+
+thread_local thread_batch this_thread_batch;
+
+/// What batches in a row may hold over: at most this many, for at most this
+/// long (nats.c's own flusher waits 1 ms).
+constexpr int max_held_over = 16;
+constexpr auto max_hold = std::chrono::microseconds{500};
 
 /// Writes what an actor's batches held over, should the batch expected
 /// next on their thread not come (its message dropped, the actor gone): a
