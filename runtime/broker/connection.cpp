@@ -178,11 +178,6 @@ connection::~connection() {
   natsConnection_Destroy(nc_);
 }
 
-expected<void> connection::publish(std::string_view subject, std::string_view data,
-                                   const header_list& headers, std::string_view reply) {
-  return send(subject, reply, headers, data);
-}
-
 expected<message> connection::request(std::string_view subject, std::string_view data,
                                       std::chrono::milliseconds timeout) {
   std::string subj(subject);
@@ -392,8 +387,8 @@ void write_held(thread_batch& batch) {
 
 } // namespace
 
-expected<void> connection::send(std::string_view subject, std::string_view reply,
-                                const header_list& headers, std::string_view data) {
+expected<void> connection::publish(std::string_view subject, std::string_view data,
+                                   const header_list& headers, std::string_view reply) {
   auto& batch = this_thread_batch;
   if (opts_.send_asap && batch.depth > 0 && detail::can_buffer_publishes()) {
     if (auto buffered = detail::buffer_publish(nc_, subject, reply, headers, data)) {

@@ -106,10 +106,6 @@ public:
 private:
   friend class js_publisher;
 
-  /// Publishes through nats.c, or into this thread's open `write_batch`.
-  expected<void> send(std::string_view subject, std::string_view reply, const header_list& headers,
-                      std::string_view data);
-
   explicit connection(connection_options opts);
 
   /// `subscribe` without the subscription holding this connection alive:

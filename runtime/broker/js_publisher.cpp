@@ -161,8 +161,8 @@ void js_publisher::publish(connection& conn, const outgoing_message& msg, pub_ac
   reply.append(core_->prefix).append(digits, end);
 
   auto sent = msg.msg_id.empty() && !msg.expected_last_subject_seq
-                  ? conn.send(msg.subject, reply, msg.headers, msg.data)
-                  : conn.send(msg.subject, reply, jetstream_headers(msg), msg.data);
+                  ? conn.publish(msg.subject, msg.data, msg.headers, reply)
+                  : conn.publish(msg.subject, msg.data, jetstream_headers(msg), reply);
   if (!sent) core_->fail(token, sent.error());
 }
 

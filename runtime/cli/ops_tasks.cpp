@@ -108,11 +108,7 @@ int run_analysis(const ops_flags& flags, const std::string& root) {
   if (!session) return failed(session.error());
   auto records = read_records(*session->tasks, root + ".*");
   if (!records) return failed(records.error());
-  if (records->empty())
-    return negative("no records of analysis " + root +
-                    " (a root is recorded once it is routed; the housekeeper removes the "
-                    "records of a completed analysis; crashed "
-                    "ones stay for housekeeper.crashed_ttl)");
+  if (records->empty()) return negative(ops::no_records_message(root));
   if (flags.json)
     std::cout << ops::analysis_json(root, *records).dump() << '\n';
   else

@@ -106,13 +106,14 @@ expected<value> analysis(session& s, const std::string& root) {
     return make_error(errc::invalid_input, "\"" + root + "\" is not a task uid");
   auto records = read_records(*s.tasks, root + ".*");
   if (!records) return records.error();
-  if (records->empty())
-    return make_error(errc::not_found,
-                      "no records of analysis " + root +
-                          " (a root is recorded once it is routed; the housekeeper removes the "
-                          "records of a completed analysis; crashed "
-                          "ones stay for housekeeper.crashed_ttl)");
+  if (records->empty()) return make_error(errc::not_found, no_records_message(root));
   return analysis_json(root, *records);
+}
+
+std::string no_records_message(const std::string& root) {
+  return "no records of analysis " + root +
+         " (a root is recorded once it is routed; the housekeeper removes the records of a "
+         "completed analysis; crashed ones stay for housekeeper.crashed_ttl)";
 }
 
 } // namespace sy::ops

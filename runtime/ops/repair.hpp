@@ -36,6 +36,9 @@ expected<void> remove_crashed(session& s, const task_record& crashed);
 /// `errc::not_found` when no record is left.
 expected<value> analysis(session& s, const std::string& root);
 
+/// Why analysis `root` may have no record, for the operator.
+std::string no_records_message(const std::string& root);
+
 /// The JSON of `analysis` for records already read.
 value analysis_json(const std::string& root, const std::vector<task_record>& records);
 

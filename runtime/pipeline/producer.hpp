@@ -33,11 +33,12 @@ using send_handler = std::function<void(expected<std::string>)>;
 /// Sends tasks into switchyard (docs/PIPELINE.md "Records"): publishes a
 /// root on `sy.unrouted.<priority>` with `Nats-Msg-Id = uid` (its router
 /// records it); a child, or a root with attachments or other resource
-/// references, gets its `Declared` record in `sy_tasks` first. A task is accepted once its writes
-/// are confirmed. A write without an answer (the broker unavailable, a failover) is tried again, up
-/// to 3 times: it may have been stored, and the repeat tells. If the publish still fails a record
-/// written for it is removed again, so a failed send leaves nothing behind that could keep an
-/// analysis open. One exception: when only a repeated create stored the
+/// references, gets its `Declared` record in `sy_tasks` first. A task is
+/// accepted once its writes are confirmed. A write without an answer (the
+/// broker unavailable, a failover) is tried again, up to 3 times: it may
+/// have been stored, and the repeat tells. If the publish still fails a
+/// record written for it is removed again, so a failed send leaves nothing
+/// behind that could keep an analysis open. One exception: when only a repeated create stored the
 /// record (it found it there), the send cannot tell its own record from an
 /// earlier send's, and leaves it; `switchyard cancel` removes it. Sending
 /// the same task twice within the duplicate window stores it once, and a
