@@ -19,6 +19,13 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+/// Requests are for half a batch or more, so a window of this many batches
+/// can have twice as many waiting at the server. nats-server accepts 512 per
+/// consumer (`max_waiting`) and rejects the rest, and 2.9 checks the
+/// interest of every waiting request whenever a consumer runs out of
+/// messages: keep them few.
+constexpr int max_waiting_batches = 16;
+
 std::uint64_t trailing_number(std::string_view subject, std::string_view prefix) {
   if (subject.size() <= prefix.size() || subject.substr(0, prefix.size()) != prefix) return 0;
   std::uint64_t value = 0;
@@ -245,6 +252,11 @@ expected<std::unique_ptr<pull_consumer>> pull_consumer::start(std::shared_ptr<co
                       "pulling " + name + " needs a connection and on_message");
   if (opts.window < 1 || opts.batch < 1)
     return make_error(errc::invalid_input, "pulling " + name + ": window and batch must be >= 1");
+  if (opts.window > max_waiting_batches * opts.batch)
+    return make_error(errc::invalid_input,
+                      "pulling " + name + ": a window of " + std::to_string(opts.window) +
+                          " would need too many requests of batch " + std::to_string(opts.batch) +
+                          "; at most " + std::to_string(max_waiting_batches) + " batches");
   if (opts.expires.count() <= 0)
     return make_error(errc::invalid_input, "pulling " + name + ": expires must be positive");
   if (opts.idle_heartbeat.count() < 0 || 2 * opts.idle_heartbeat > opts.expires)

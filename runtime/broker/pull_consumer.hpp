@@ -28,7 +28,8 @@ struct pull_options {
   std::string stream;
   std::string consumer;
   /// Most messages the application holds (delivered, not yet released) plus
-  /// credit still requested from the server. Never exceeded.
+  /// credit still requested from the server. Never exceeded. At most 16
+  /// batches: each request costs the server work while it waits.
   int window = 256;
   /// Most messages asked for by one NEXT request.
   int batch = 64;

@@ -15,8 +15,8 @@ namespace sy::pipeline {
 
 /// Follows every analysis event (`sy.events.analysis.>` in SY_EVENTS) from
 /// the start of the stream through the durable consumer `durable` (created
-/// if missing), with credit for any number of events. `on_event` gets each
-/// event, already acked, on a broker thread. For tools that watch a run
+/// if missing). `on_event` gets each event, already acked, on a broker
+/// thread; its credit returns when `on_event` returns. For tools that watch a run
 /// (bench, simulate); stop the returned puller before `on_event`'s captures
 /// go.
 expected<std::unique_ptr<broker::pull_consumer>>

@@ -4,6 +4,7 @@
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/broker/pull_consumer.hpp"
 #include "runtime/broker/stream_spec.hpp"
+#include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/producer.hpp"
 #include "runtime/task/codec.hpp"
@@ -44,25 +45,16 @@ struct pipeline_fixture {
     conn = *broker::connection::connect(opts);
     if (auto r = pipeline::ensure_layout(*conn, {}); !r) CAF_FAIL("layout: " << r.error().message);
     producer.emplace(*pipeline::producer::open(conn));
-    broker::consumer_spec spec;
-    spec.stream = pipeline::events_stream;
-    spec.durable = "test-events";
-    spec.filter_subject = "sy.events.analysis.>";
-    if (auto r = broker::ensure_consumer(*conn, spec); !r)
-      CAF_FAIL("events consumer: " << r.error().message);
-    broker::pull_options popts;
-    popts.stream = spec.stream;
-    popts.consumer = spec.durable;
-    popts.window = 1 << 20; // never short of credit: no release needed
-    popts.on_message = [this](broker::message m) {
-      (void)m.ack();
-      auto v = value::parse(m.data(), nullptr, false);
-      std::lock_guard<std::mutex> guard{mutex};
-      auto root = v.value("root_uid", "");
-      if (events.emplace(root, v).second) event_order.push_back(root);
-      changed.notify_all();
-    };
-    events_feed = std::move(*broker::pull_consumer::start(conn, std::move(popts)));
+    auto feed =
+        pipeline::follow_analysis_events(conn, "test-events", [this](const broker::message& m) {
+          auto v = value::parse(m.data(), nullptr, false);
+          std::lock_guard<std::mutex> guard{mutex};
+          auto root = v.value("root_uid", "");
+          if (events.emplace(root, v).second) event_order.push_back(root);
+          changed.notify_all();
+        });
+    if (!feed) CAF_FAIL("events consumer: " << feed.error().message);
+    events_feed = std::move(*feed);
   }
 
   ~pipeline_fixture() {

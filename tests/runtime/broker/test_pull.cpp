@@ -320,6 +320,12 @@ CAF_TEST(invalid pull options are rejected) {
   CAF_CHECK(!pull_consumer::start(conn, o));
   o = keep(0, 2);
   CAF_CHECK(!pull_consumer::start(conn, o));
+  // A window of more than 16 batches would keep too many requests waiting
+  // at the server (it rejects all beyond 512).
+  auto too_wide = pull_consumer::start(conn, keep(17 * 2, 2));
+  CAF_REQUIRE(!too_wide);
+  CAF_CHECK(too_wide.error().code == sy::errc::invalid_input);
+  CAF_CHECK(pull_consumer::start(conn, keep(16 * 2, 2)));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
