@@ -101,6 +101,14 @@ void delete_record(housekeeper_state& st, const housekeeper_deps& deps, std::uin
   (void)broker::request_message_delete(*deps.conn, pipeline::tasks_stream, revision, st.api_inbox);
 }
 
+/// A delete or purge marker (left by `retry`, a removal by hand, a send
+/// that failed) has told the leader that its key is gone; then it goes too,
+/// so markers do not pile up. Without a reply: a marker that a newer
+/// revision replaced meanwhile is gone already, and that is no failure.
+void remove_marker(const housekeeper_deps& deps, std::uint64_t revision) {
+  (void)broker::request_message_delete(*deps.conn, pipeline::tasks_stream, revision);
+}
+
 /// Publishes an analysis event; its confirmation goes to `st.outcomes`.
 void publish_event(housekeeper_state& st, const housekeeper_deps& deps, const std::string& id,
                    const broker::outgoing_message& event) {
@@ -641,6 +649,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         if (!self->state.lease) return;
         self->state.feed_revision = std::max(self->state.feed_revision, entry.revision);
         on_entry(self->state, entry);
+        if (entry.operation != broker::kv_operation::put) remove_marker(deps, entry.revision);
         announce_completed(self->state, deps, opts);
       },
   };
