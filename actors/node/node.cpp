@@ -342,6 +342,21 @@ int run_node(const config::loaded_config& loaded) {
         log->warn("cannot read the binds from {} ({}); trying again", pipeline::binds_bucket, why);
       }
     }
+    // Cancellations of tasks not routed yet: those made earlier reach the
+    // routers before their first delivery.
+    std::optional<broker::kv_watcher> routing_cancels;
+    if (exit_code == 0 && !routers.empty()) {
+      auto caught_up = std::make_shared<std::promise<void>>();
+      auto caught_up_future = caught_up->get_future();
+      auto made =
+          follow_routing_cancels(*cancelled, routers, [caught_up] { caught_up->set_value(); });
+      if (!made ||
+          caught_up_future.wait_for(cfg.broker.connect_timeout * 2) != std::future_status::ready)
+        log->warn("cannot follow cancellations in {} ({}); a task cancelled before it was "
+                  "routed may be routed",
+                  pipeline::cancelled_bucket, made ? "timed out" : made.error().message);
+      if (made) routing_cancels.emplace(std::move(*made));
+    }
 
     auto start_feed = [&](feed& f, broker::pull_options popts, auto target) -> bool {
       popts.on_message = [target](broker::message m) {
@@ -460,6 +475,7 @@ int run_node(const config::loaded_config& loaded) {
     (void)(*conn)->flush(2s);
     (void)nodes->erase(pipeline::node_key(name));
     if (watcher) watcher->stop();
+    if (routing_cancels) routing_cancels->stop();
     for (auto& r : routers)
       caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
     for (auto& s : schedulers)

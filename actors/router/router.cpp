@@ -9,11 +9,15 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <map>
+#include <unordered_map>
 
 namespace sy::actors {
 
 struct router_state {
   std::map<std::string, std::shared_ptr<const pipeline::compiled_bind>> binds;
+  /// Tasks cancelled before they were routed, with when their entries in
+  /// `sy_cancelled` expire (Unix seconds).
+  std::unordered_map<std::string, double> cancelled;
   std::shared_ptr<spdlog::logger> log = log::get("router");
 };
 
@@ -94,6 +98,14 @@ void park(const router_deps& deps, const delivery& msg, const std::string& reaso
 }
 
 void route(router_state& st, const router_deps& deps, delivery msg, task unrouted) {
+  if (st.cancelled.count(unrouted.uid)) {
+    // Its record says Crashed, "cancelled by user", since the cancel.
+    st.log->info("[{} {}] cancelled before it was routed: not routed", unrouted.uid,
+                 unrouted.root_uid);
+    (void)msg->ack();
+    deps.pull_credit->release(*msg);
+    return;
+  }
   std::vector<std::string> receivers;
   for (const auto& [identity, b] : st.binds)
     if (b->filters.matches(unrouted.headers)) receivers.push_back(identity);
@@ -215,6 +227,13 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
         else
           self->state.binds.erase(update.identity);
       },
+      [self](cancel_atom, const std::string& uid, double expires) {
+        auto& cancelled = self->state.cancelled;
+        auto now = unix_now(); // the bucket dropped expired entries: forget them
+        for (auto i = cancelled.begin(); i != cancelled.end();)
+          i = i->second < now ? cancelled.erase(i) : std::next(i);
+        if (expires >= now) cancelled[uid] = expires;
+      },
   };
 }
 
@@ -222,6 +241,22 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
 
 router_actor spawn_router(caf::actor_system& sys, router_deps deps) {
   return sys.spawn(router, std::move(deps));
+}
+
+expected<broker::kv_watcher> follow_routing_cancels(const broker::kv_bucket& cancelled,
+                                                    std::vector<router_actor> routers,
+                                                    std::function<void()> on_caught_up) {
+  auto prefix = pipeline::cancelled_key("", "");
+  broker::kv_watch_options opts;
+  opts.on_caught_up = std::move(on_caught_up);
+  auto on_entry = [routers = std::move(routers), prefix](const broker::kv_entry& e) {
+    if (e.operation != broker::kv_operation::put) return;
+    auto expires = e.created + pipeline::cancelled_ttl;
+    auto seconds = std::chrono::duration<double>(expires.time_since_epoch()).count();
+    for (const auto& r : routers)
+      caf::anon_send(r, cancel_atom::value, e.key.substr(prefix.size()), seconds);
+  };
+  return cancelled.watch(prefix + ">", std::move(on_entry), std::move(opts));
 }
 
 } // namespace sy::actors

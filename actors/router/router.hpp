@@ -11,8 +11,10 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/typed_actor.hpp>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sy::actors {
 
@@ -38,11 +40,22 @@ struct router_deps {
 /// with deterministic fork uids, then the unrouted record is marked routed,
 /// then the message is acked. Any number of routers may run, on any node;
 /// they share the durable consumer `router`.
+///
+/// A task an operator cancelled before it was routed (its uid, and when its
+/// entry in `sy_cancelled` expires, as Unix seconds) is acked unrouted.
 using router_actor = caf::typed_actor<caf::reacts_to<delivered_atom, delivery>,
-                                      caf::reacts_to<binds_atom, bind_update>>;
+                                      caf::reacts_to<binds_atom, bind_update>,
+                                      caf::reacts_to<cancel_atom, std::string, double>>;
 
 /// Spawns a router on `sys`.
 router_actor spawn_router(caf::actor_system& sys, router_deps deps);
+
+/// Tells `routers` of every task cancelled before it was routed (keys
+/// `_routing.<uid>` of `sy_cancelled`) until the returned watcher stops:
+/// first those cancelled earlier, then `on_caught_up` runs, then new ones.
+expected<broker::kv_watcher> follow_routing_cancels(const broker::kv_bucket& cancelled,
+                                                    std::vector<router_actor> routers,
+                                                    std::function<void()> on_caught_up);
 
 } // namespace sy::actors
 

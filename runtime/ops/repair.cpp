@@ -10,19 +10,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Tells the schedulers of the task's identity to drop it: a queued task is
-/// then never run, a running one's outcome is replaced by the cancellation.
+/// Tells the schedulers of the task's identity to drop it (a queued task is
+/// then never run, a running one's outcome is replaced by the
+/// cancellation), or the routers, for a task not routed yet.
 expected<void> announce_cancel(session& s, const task& t) {
-  if (t.receiver.empty()) return {}; // not routed yet: nothing runs it
   auto bucket = broker::kv_bucket::open(s.conn, pipeline::cancelled_bucket);
   if (!bucket) return bucket.error();
-  auto r =
-      bucket->put(pipeline::identity_token(t.receiver) + "." + t.uid, std::to_string(unix_now()));
+  auto r = bucket->put(pipeline::cancelled_key(t.receiver, t.uid), std::to_string(unix_now()));
   if (!r)
-    return make_error(r.error().code, "task " + t.uid +
-                                          " is recorded cancelled, but its identity's nodes were "
-                                          "not told (a queued copy may still run): " +
-                                          r.error().message);
+    return make_error(
+        r.error().code,
+        "task " + t.uid + " is recorded cancelled, but the " +
+            (t.receiver.empty() ? std::string{"routers were"} : "nodes of its identity were") +
+            " not told (it may still " + (t.receiver.empty() ? "be routed" : "run") +
+            "): " + r.error().message);
   return {};
 }
 

@@ -12,10 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string receiver_token(std::string_view receiver) {
-  return receiver.empty() ? std::string{"_routing"} : identity_token(receiver);
-}
-
 /// `sy.crashed.<identity token>.*`: every entry of one identity.
 std::string identity_filter(std::string_view identity) {
   return "sy.crashed." + receiver_token(identity) + ".*";

@@ -27,6 +27,14 @@ std::string identity_token(std::string_view identity) {
   return out;
 }
 
+std::string receiver_token(std::string_view receiver) {
+  return receiver.empty() ? std::string{"_routing"} : identity_token(receiver);
+}
+
+std::string cancelled_key(std::string_view receiver, std::string_view uid) {
+  return receiver_token(receiver) + "." + std::string{uid};
+}
+
 std::string queue_subject(std::string_view identity, priority p) {
   return "sy.queue." + identity_token(identity) + "." + std::string{to_string(p)};
 }

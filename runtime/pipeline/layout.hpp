@@ -31,9 +31,9 @@ inline constexpr const char* runs_bucket = "sy_runs";
 inline constexpr const char* resources_bucket = "sy_resources";
 /// Periodic schedules by id (docs/PLUGINS.md "Schedules").
 inline constexpr const char* schedules_bucket = "sy_schedules";
-/// Tasks cancelled while queued or running, so the schedulers of their
-/// identity drop them (docs/PIPELINE.md "Cancelling"): key `<identity
-/// token>.<uid>`, value Unix seconds; entries live `cancelled_ttl`.
+/// Tasks cancelled while unrouted, queued or running, so the routers or the
+/// schedulers of their identity drop them (docs/PIPELINE.md "Cancelling"):
+/// key `cancelled_key`, value Unix seconds; entries live `cancelled_ttl`.
 inline constexpr const char* cancelled_bucket = "sy_cancelled";
 inline constexpr std::chrono::hours cancelled_ttl{24 * 7};
 /// The priorities, highest first.
@@ -52,6 +52,11 @@ std::string unrouted_subject(priority p);
 /// separator, not allowed in consumer names) written as `~`. Keeps the
 /// queues of "a" and "a.b" from overlapping.
 std::string identity_token(std::string_view identity);
+/// A task's receiver as one token: its identity token, `_routing` for a
+/// task not routed yet (no identity starts with `_`).
+std::string receiver_token(std::string_view receiver);
+/// `<receiver token>.<uid>`: a cancelled task's key in `sy_cancelled`.
+std::string cancelled_key(std::string_view receiver, std::string_view uid);
 /// `sy.queue.<identity token>.<priority>`.
 std::string queue_subject(std::string_view identity, priority p);
 /// `sy.queue.<identity token>.>`: every priority of one identity's queue.

@@ -178,4 +178,34 @@ CAF_TEST(cancel records an unfinished task Crashed once) {
   CAF_CHECK_EQUAL(cli("analysis " + new_uid(), out), 1);
 }
 
+CAF_TEST(a task cancelled before it was routed is not routed) {
+  // What a producer writes for a root with attachments: a Declared record,
+  // then the unrouted message. No router runs yet.
+  auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  auto t = make_task({{"type", "sample"}});
+  t.status = task_status::declared;
+  CAF_REQUIRE(tasks.create(pipeline::task_key(t), encode(t)));
+  CAF_REQUIRE(conn->js_publish({pipeline::unrouted_subject(t.priority), encode(t), {}, t.uid, {}},
+                               std::chrono::seconds{5}));
+  std::string out;
+  CAF_REQUIRE_EQUAL(cli("cancel " + t.uid, out), 0);
+
+  node_process node{one_consumer("work", "{}"), server.url()};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  CAF_CHECK(node.wait_for_log("cancelled before it was routed"));
+  CAF_REQUIRE(wait_event(t.root_uid));
+  // Acked unrouted, nothing forked; the analysis ended with its root
+  // cancelled, and stays ended.
+  auto unrouted = broker::stream_info(*conn, pipeline::unrouted_stream);
+  CAF_CHECK(unrouted && unrouted->messages == 0);
+  auto queues = broker::stream_info(*conn, pipeline::queues_stream);
+  CAF_CHECK(queues && queues->messages == 0);
+  CAF_CHECK(!tasks.get(pipeline::task_key(fork_for(t, "work"))));
+  auto shown = cli_json("task " + t.uid);
+  CAF_REQUIRE(shown.is_object());
+  CAF_CHECK_EQUAL(shown.value("status", ""), "Crashed");
+  CAF_CHECK_EQUAL(shown.value("error", ""), "cancelled by user");
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
