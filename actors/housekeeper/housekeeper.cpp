@@ -11,6 +11,7 @@
 #include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/analysis_tracker.hpp"
 #include "runtime/pipeline/crashed_index.hpp"
+#include "runtime/pipeline/keepers.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/live_nodes.hpp"
 #include "runtime/pipeline/queue_drain.hpp"
@@ -48,6 +49,8 @@ struct housekeeper_state {
   std::multimap<double, std::pair<std::string, std::uint64_t>> crashed;
   /// Non-persistent binds no live node serves, since when (Unix seconds).
   std::map<std::string, double> offline_since;
+  /// When this leader last wrote the keepers (Unix seconds; 0: not yet).
+  double keepers_written = 0;
   /// Queues of removed binds being emptied.
   std::vector<std::unique_ptr<pipeline::queue_drain>> drains;
   /// Replies of the asynchronous stream API calls, to log failures.
@@ -252,6 +255,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   st.feed_revision = 0;
   st.crashed.clear();
   st.announcing.clear();
+  st.keepers_written = 0;
   broker::consumer_spec spec;
   spec.stream = pipeline::tasks_stream;
   spec.durable = "housekeeper-" + new_uid();
@@ -449,6 +453,17 @@ void settle_unconfirmed(housekeeper_state& st, const housekeeper_deps& deps,
   if (changed) announce_completed(st, deps, opts);
 }
 
+/// Writes the keepers anew every `keeper_interval`, the first time at once
+/// (docs/PIPELINE.md "Keepers").
+void write_keepers(housekeeper_state& st, const housekeeper_deps& deps) {
+  auto now = unix_now();
+  if (now - st.keepers_written < std::chrono::duration<double>(pipeline::keeper_interval).count())
+    return;
+  st.keepers_written = now;
+  if (auto r = pipeline::refresh_keepers(*deps.conn, *deps.tasks); !r)
+    st.log->warn("keepers not written: {}", r.error().message);
+}
+
 void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_options& opts) {
   auto& st = self->state;
   auto now = unix_now();
@@ -629,6 +644,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
   return {
       [self, deps, opts](tick_atom) {
         if (hold_lease(self, deps, opts)) {
+          write_keepers(self->state, deps);
           expire(self, deps, opts);
           retire_offline_binds(self->state, deps, opts);
           collect_resources(self->state, deps, opts);

@@ -6,6 +6,7 @@
 #include "runtime/cli/command.hpp"
 #include "runtime/cli/ops_common.hpp"
 #include "runtime/ops/queues.hpp"
+#include "runtime/pipeline/keepers.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/metrics.hpp"
 #include "runtime/pipeline/queue_drain.hpp"
@@ -59,16 +60,16 @@ int run_list(const ops_flags& flags) {
   auto identities = ops::list_queues(*session);
   if (!identities) return failed(identities.error());
   // Roots sent and not routed yet: they have no record before routing.
-  auto unrouted = broker::stream_info(*session->conn, pipeline::unrouted_stream);
+  auto unrouted = pipeline::stored_tasks(*session->conn, pipeline::unrouted_stream);
   if (flags.json) {
     std::cout << value{{"identities", *identities},
-                       {"unrouted", unrouted ? value(unrouted->messages) : value()}}
+                       {"unrouted", unrouted ? value(*unrouted) : value()}}
                      .dump()
               << '\n';
     return exit_ok;
   }
   if (unrouted)
-    std::cout << "unrouted: " << unrouted->messages << " task(s) waiting for a router\n";
+    std::cout << "unrouted: " << *unrouted << " task(s) waiting for a router\n";
   else
     std::cout << "unrouted: unknown (" << unrouted.error().message << ")\n";
   if (identities->empty()) {

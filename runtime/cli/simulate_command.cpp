@@ -12,6 +12,7 @@
 #include "runtime/cli/command.hpp"
 #include "runtime/ops/queues.hpp"
 #include "runtime/pipeline/analysis_events.hpp"
+#include "runtime/pipeline/keepers.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/live_nodes.hpp"
 #include "runtime/pipeline/producer.hpp"
@@ -174,8 +175,8 @@ std::map<std::string, std::uint64_t> queue_depth(broker::connection& conn) {
       if (auto token = pipeline::queue_token_of(subject); !token.empty())
         out[std::string{token}] += n;
   }
-  if (auto unrouted = broker::stream_info(conn, pipeline::unrouted_stream))
-    out["(routing)"] = unrouted->messages;
+  if (auto unrouted = pipeline::stored_tasks(conn, pipeline::unrouted_stream))
+    out["(routing)"] = *unrouted;
   return out;
 }
 

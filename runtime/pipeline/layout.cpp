@@ -5,6 +5,7 @@
 #include "runtime/broker/object_store.hpp"
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/pipeline/crashed_index.hpp"
+#include "runtime/pipeline/keepers.hpp"
 
 namespace sy::pipeline {
 
@@ -128,15 +129,18 @@ broker::kv_spec bucket(std::string name, const layout_options& opts) {
 
 expected<void> ensure_layout(broker::connection& conn, const layout_options& opts) {
   // The API pages through a queue's waiting tasks with direct gets.
-  // Exactly the subjects the routers' per-priority consumers read: a task
-  // published with any other priority is refused, not stored where nobody
-  // would ever take it. (SY_QUEUES, written by routers only, keeps one
-  // subject: a removed identity's queue is drained through one filter.)
+  // Exactly the subjects the routers' per-priority consumers read, and the
+  // keeper's: a task published with any other priority is refused, not
+  // stored where nobody would ever take it. (SY_QUEUES, written by routers
+  // only, keeps one subject: a removed identity's queue is drained through
+  // one filter.)
   std::vector<std::string> unrouted_subjects;
   for (auto p : priorities)
     unrouted_subjects.push_back(unrouted_subject(p));
+  unrouted_subjects.push_back(unrouted_keeper_subject);
   auto unrouted = work_queue(unrouted_stream, std::move(unrouted_subjects), opts);
   unrouted.exact_subjects = true;
+  unrouted.allow_direct = true; // old keepers are found by direct gets
   auto queues = work_queue(queues_stream, {all_queues_filter}, opts);
   queues.allow_direct = true;
   // The crashed index: one message per crashed task, kept until removed.

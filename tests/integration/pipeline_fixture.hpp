@@ -5,6 +5,7 @@
 #include "runtime/broker/pull_consumer.hpp"
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/pipeline/analysis_events.hpp"
+#include "runtime/pipeline/keepers.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/producer.hpp"
 #include "runtime/task/codec.hpp"
@@ -120,6 +121,13 @@ struct pipeline_fixture {
     return sum;
   }
 
+  /// The tasks `stream` (SY_UNROUTED or SY_QUEUES) holds, its keeper not
+  /// counted; ~0 when it cannot be read.
+  std::uint64_t stored(const char* stream) {
+    auto n = pipeline::stored_tasks(*conn, stream);
+    return n ? *n : ~std::uint64_t{0};
+  }
+
   /// Waits until `identity`'s queue holds no message and none is awaiting
   /// an ack. The stream's message count is the truth (work-queue retention
   /// removes acked messages); the consumer's pending count can be off with
@@ -127,9 +135,8 @@ struct pipeline_fixture {
   bool wait_drained(const std::string& identity, int seconds) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
     for (;;) {
-      auto stream = broker::stream_info(*conn, pipeline::queues_stream);
       auto queue = queue_state(identity);
-      if (stream && stream->messages == 0 && queue && queue->num_ack_pending == 0) return true;
+      if (stored(pipeline::queues_stream) == 0 && queue && queue->num_ack_pending == 0) return true;
       if (std::chrono::steady_clock::now() > until) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds{100});
     }
@@ -139,10 +146,8 @@ struct pipeline_fixture {
   /// consumer counters and the task records left, by status.
   std::string dump_state() {
     std::ostringstream out;
-    for (const auto* stream : {pipeline::unrouted_stream, pipeline::queues_stream}) {
-      if (auto st = broker::stream_info(*conn, stream))
-        out << stream << ": " << st->messages << " messages\n";
-    }
+    for (const auto* stream : {pipeline::unrouted_stream, pipeline::queues_stream})
+      out << stream << ": " << stored(stream) << " tasks\n";
     auto counters = [&](const std::string& name, const broker::consumer_state& c) {
       out << name << ": pending " << c.num_pending << ", ack pending " << c.num_ack_pending
           << ", redelivered " << c.num_redelivered << "\n";

@@ -149,8 +149,7 @@ CAF_TEST(a crashed task is shown retried and finishes on a healthy replica) {
       std::chrono::seconds{5}));
   auto deleted = cli_json("delete flaky");
   CAF_CHECK_EQUAL(deleted.value("queued_removed", -1), 1);
-  auto queues = broker::stream_info(*conn, pipeline::queues_stream);
-  CAF_CHECK(queues && queues->messages == 0);
+  CAF_CHECK_EQUAL(stored(pipeline::queues_stream), 0u);
   auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
   auto record = tasks.get(pipeline::task_key(queued));
   CAF_REQUIRE(record.has_value());
@@ -196,15 +195,48 @@ CAF_TEST(a task cancelled before it was routed is not routed) {
   CAF_REQUIRE(wait_event(t.root_uid));
   // Acked unrouted, nothing forked; the analysis ended with its root
   // cancelled, and stays ended.
-  auto unrouted = broker::stream_info(*conn, pipeline::unrouted_stream);
-  CAF_CHECK(unrouted && unrouted->messages == 0);
-  auto queues = broker::stream_info(*conn, pipeline::queues_stream);
-  CAF_CHECK(queues && queues->messages == 0);
+  CAF_CHECK_EQUAL(stored(pipeline::unrouted_stream), 0u);
+  CAF_CHECK_EQUAL(stored(pipeline::queues_stream), 0u);
   CAF_CHECK(!tasks.get(pipeline::task_key(fork_for(t, "work"))));
   auto shown = cli_json("task " + t.uid);
   CAF_REQUIRE(shown.is_object());
   CAF_CHECK_EQUAL(shown.value("status", ""), "Crashed");
   CAF_CHECK_EQUAL(shown.value("error", ""), "cancelled by user");
+  CAF_CHECK_EQUAL(node.stop(), 0);
+}
+
+CAF_TEST(each work stream holds one keeper that no count includes) {
+  node_process node{one_consumer("work", "{}"), server.url()};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  auto keepers = [&](const char* stream, const char* subject) -> std::uint64_t {
+    auto counts = broker::subject_counts(*conn, stream, subject);
+    return counts && counts->count(subject) ? counts->at(subject) : 0;
+  };
+  auto unrouted_keepers = [&] {
+    return keepers(pipeline::unrouted_stream, pipeline::unrouted_keeper_subject);
+  };
+  auto queue_keepers = [&] {
+    return keepers(pipeline::queues_stream, pipeline::queues_keeper_subject);
+  };
+  // The housekeeping leader writes them once it leads.
+  for (int i = 0; i < 100 && (unrouted_keepers() == 0 || queue_keepers() == 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  CAF_CHECK_EQUAL(unrouted_keepers(), 1u);
+  CAF_CHECK_EQUAL(queue_keepers(), 1u);
+  auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_CHECK(tasks.get(pipeline::tasks_keeper_key));
+  // Written anew, each replaces the one before.
+  CAF_REQUIRE(pipeline::refresh_keepers(*conn, tasks));
+  CAF_REQUIRE(pipeline::refresh_keepers(*conn, tasks));
+  CAF_CHECK_EQUAL(unrouted_keepers(), 1u);
+  CAF_CHECK_EQUAL(queue_keepers(), 1u);
+  // They are no tasks: not waiting for a router, not in the way of any.
+  auto listing = cli_json("list");
+  CAF_CHECK(listing["unrouted"] == 0);
+  CAF_CHECK_EQUAL(stored(pipeline::queues_stream), 0u);
+  auto root = send({{"type", "sample"}});
+  CAF_CHECK(wait_event(root));
+  CAF_CHECK_EQUAL(receivers(root, "Finished"), std::multiset<std::string>{"work"});
   CAF_CHECK_EQUAL(node.stop(), 0);
 }
 

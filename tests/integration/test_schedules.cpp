@@ -46,8 +46,8 @@ struct schedule_fixture : pipeline_fixture {
   }
 
   std::uint64_t unrouted() {
-    auto st = broker::stream_info(*conn, pipeline::unrouted_stream);
-    return st ? st->messages : 0;
+    auto n = pipeline::stored_tasks(*conn, pipeline::unrouted_stream);
+    return n ? *n : 0;
   }
 
   static pipeline::schedule every_minute(const std::string& id) {
