@@ -21,6 +21,7 @@ import argparse
 import collections
 import gzip
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -151,7 +152,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         wrapper = os.path.join(tmp, "nats-server")
         with open(wrapper, "w") as f:
-            f.write(f'#!/bin/sh\nexec {args.nats_server} "$@" --profile {port}\n')
+            f.write(f'#!/bin/sh\nexec {shlex.quote(args.nats_server)} "$@" --profile {port}\n')
         os.chmod(wrapper, 0o755)
         env = dict(os.environ, PATH=tmp + os.pathsep + os.environ.get("PATH", ""))
         bench = subprocess.Popen(

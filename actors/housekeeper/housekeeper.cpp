@@ -49,8 +49,8 @@ struct housekeeper_state {
   std::multimap<double, std::pair<std::string, std::uint64_t>> crashed;
   /// Non-persistent binds no live node serves, since when (Unix seconds).
   std::map<std::string, double> offline_since;
-  /// When this leader last wrote the keepers (Unix seconds; 0: not yet).
-  double keepers_written = 0;
+  /// When this leader last wrote the keepers; empty: not yet.
+  std::optional<std::chrono::steady_clock::time_point> keepers_written;
   /// Queues of removed binds being emptied.
   std::vector<std::unique_ptr<pipeline::queue_drain>> drains;
   /// Replies of the asynchronous stream API calls, to log failures.
@@ -255,7 +255,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   st.feed_revision = 0;
   st.crashed.clear();
   st.announcing.clear();
-  st.keepers_written = 0;
+  st.keepers_written.reset();
   broker::consumer_spec spec;
   spec.stream = pipeline::tasks_stream;
   spec.durable = "housekeeper-" + new_uid();
@@ -456,9 +456,8 @@ void settle_unconfirmed(housekeeper_state& st, const housekeeper_deps& deps,
 /// Writes the keepers anew every `keeper_interval`, the first time at once
 /// (docs/PIPELINE.md "Keepers").
 void write_keepers(housekeeper_state& st, const housekeeper_deps& deps) {
-  auto now = unix_now();
-  if (now - st.keepers_written < std::chrono::duration<double>(pipeline::keeper_interval).count())
-    return;
+  auto now = std::chrono::steady_clock::now();
+  if (st.keepers_written && now - *st.keepers_written < pipeline::keeper_interval) return;
   st.keepers_written = now;
   if (auto r = pipeline::refresh_keepers(*deps.conn, *deps.tasks); !r)
     st.log->warn("keepers not written: {}", r.error().message);

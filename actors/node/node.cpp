@@ -350,11 +350,15 @@ int run_node(const config::loaded_config& loaded) {
       auto caught_up_future = caught_up->get_future();
       auto made =
           follow_routing_cancels(*cancelled, routers, [caught_up] { caught_up->set_value(); });
-      if (!made ||
-          caught_up_future.wait_for(cfg.broker.connect_timeout * 2) != std::future_status::ready)
-        log->warn("cannot follow cancellations in {} ({}); a task cancelled before it was "
-                  "routed may be routed",
-                  pipeline::cancelled_bucket, made ? "timed out" : made.error().message);
+      auto wait = cfg.broker.connect_timeout * 2;
+      if (!made)
+        log->warn("cannot follow cancellations in {}: {}; a task cancelled before it was routed "
+                  "will be routed",
+                  pipeline::cancelled_bucket, made.error().message);
+      else if (caught_up_future.wait_for(wait) != std::future_status::ready)
+        log->warn("the cancellations in {} were not all read within {} ms; routing starts, and "
+                  "a task cancelled before it was routed may be routed meanwhile",
+                  pipeline::cancelled_bucket, wait.count());
       if (made) routing_cancels.emplace(std::move(*made));
     }
 

@@ -18,6 +18,8 @@ struct router_state {
   /// Tasks cancelled before they were routed, with when their entries in
   /// `sy_cancelled` expire (Unix seconds).
   std::unordered_map<std::string, double> cancelled;
+  /// When expired entries are dropped next (Unix seconds).
+  double next_sweep = 0;
   std::shared_ptr<spdlog::logger> log = log::get("router");
 };
 
@@ -98,7 +100,8 @@ void park(const router_deps& deps, const delivery& msg, const std::string& reaso
 }
 
 void route(router_state& st, const router_deps& deps, delivery msg, task unrouted) {
-  if (st.cancelled.count(unrouted.uid)) {
+  if (auto c = st.cancelled.find(unrouted.uid);
+      c != st.cancelled.end() && c->second >= unix_now()) {
     // Its record says Crashed, "cancelled by user", since the cancel.
     st.log->info("[{} {}] cancelled before it was routed: not routed", unrouted.uid,
                  unrouted.root_uid);
@@ -228,11 +231,14 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
           self->state.binds.erase(update.identity);
       },
       [self](cancel_atom, const std::string& uid, double expires) {
-        auto& cancelled = self->state.cancelled;
-        auto now = unix_now(); // the bucket dropped expired entries: forget them
-        for (auto i = cancelled.begin(); i != cancelled.end();)
-          i = i->second < now ? cancelled.erase(i) : std::next(i);
-        if (expires >= now) cancelled[uid] = expires;
+        auto& st = self->state;
+        auto now = unix_now();
+        if (now >= st.next_sweep) { // the bucket dropped expired entries: forget them
+          for (auto i = st.cancelled.begin(); i != st.cancelled.end();)
+            i = i->second < now ? st.cancelled.erase(i) : std::next(i);
+          st.next_sweep = now + 60;
+        }
+        if (expires >= now) st.cancelled[uid] = expires;
       },
   };
 }
@@ -246,9 +252,14 @@ router_actor spawn_router(caf::actor_system& sys, router_deps deps) {
 expected<broker::kv_watcher> follow_routing_cancels(const broker::kv_bucket& cancelled,
                                                     std::vector<router_actor> routers,
                                                     std::function<void()> on_caught_up) {
-  auto prefix = pipeline::cancelled_key("", "");
+  auto prefix = pipeline::receiver_token("") + ".";
   broker::kv_watch_options opts;
   opts.on_caught_up = std::move(on_caught_up);
+  opts.on_error = [](const error& e) {
+    log::get("router")->error("following cancellations stopped: {}; a task cancelled before it "
+                              "was routed may be routed",
+                              e.message);
+  };
   auto on_entry = [routers = std::move(routers), prefix](const broker::kv_entry& e) {
     if (e.operation != broker::kv_operation::put) return;
     auto expires = e.created + pipeline::cancelled_ttl;

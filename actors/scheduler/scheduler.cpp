@@ -214,7 +214,7 @@ void watch_runs(self_pointer self, const scheduler_deps& deps, const scheduler_o
 /// started included).
 void watch_cancels(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
   if (!deps.cancelled) return;
-  auto prefix = pipeline::identity_token(opts.own_bind.identity) + ".";
+  auto prefix = pipeline::receiver_token(opts.own_bind.identity) + ".";
   scheduler_actor me = self;
   auto watch = deps.cancelled->watch(prefix + ">", [me, prefix](const broker::kv_entry& e) {
     if (e.operation != broker::kv_operation::put) return;
@@ -231,7 +231,7 @@ void watch_cancels(self_pointer self, const scheduler_deps& deps, const schedule
     self->state.cancel_watch.emplace(std::move(*watch));
 }
 
-constexpr const char* cancelled_reason = "cancelled by user";
+using pipeline::cancelled_reason;
 
 void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
                work_result r) {

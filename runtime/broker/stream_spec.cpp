@@ -199,8 +199,10 @@ expected<ensure_outcome> ensure_stream(connection& conn, const stream_spec& spec
                     "stream " + spec.name + " keeps changing while it is being ensured");
 }
 
-expected<stream_state> stream_info(connection& conn, const std::string& stream) {
+expected<stream_state> stream_info(connection& conn, const std::string& stream,
+                                   const std::string& subjects_filter) {
   auto opts = detail::js_options(conn.options().api_timeout);
+  if (!subjects_filter.empty()) opts.Stream.Info.SubjectsFilter = subjects_filter.c_str();
   jsStreamInfo* raw = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&raw, conn.js_handle(), stream.c_str(), &opts, &jerr);
@@ -213,6 +215,9 @@ expected<stream_state> stream_info(connection& conn, const std::string& stream) 
   st.last_seq = info->State.LastSeq;
   st.num_subjects = info->State.NumSubjects;
   st.consumers = info->State.Consumers;
+  if (const auto* subjects = info->State.Subjects)
+    for (int i = 0; i < subjects->Count; ++i)
+      st.subjects[subjects->List[i].Subject] = subjects->List[i].Msgs;
   return st;
 }
 

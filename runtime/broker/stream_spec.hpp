@@ -78,10 +78,16 @@ struct stream_state {
   /// Distinct subjects holding messages.
   std::int64_t num_subjects = 0;
   std::int64_t consumers = 0;
+  /// Messages per subject matching the filter asked for (none without one).
+  std::map<std::string, std::uint64_t> subjects;
 };
 
-/// Fails with `errc::not_found` if the stream does not exist.
-expected<stream_state> stream_info(connection& conn, const std::string& stream);
+/// Fails with `errc::not_found` if the stream does not exist. With a
+/// `subjects_filter` (for filters matching few subjects: the server lists
+/// them all in one reply) `subjects` counts the matching ones, from the
+/// same state as `messages`.
+expected<stream_state> stream_info(connection& conn, const std::string& stream,
+                                   const std::string& subjects_filter = {});
 
 /// Deletes the stream and all its messages and consumers.
 expected<void> delete_stream(connection& conn, const std::string& stream);

@@ -2,7 +2,6 @@
 // queues and the nodes that serve them.
 
 #include "runtime/broker/consumer_spec.hpp"
-#include "runtime/broker/stream_spec.hpp"
 #include "runtime/cli/command.hpp"
 #include "runtime/cli/ops_common.hpp"
 #include "runtime/ops/queues.hpp"

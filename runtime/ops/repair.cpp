@@ -23,7 +23,7 @@ expected<void> announce_cancel(session& s, const task& t) {
         "task " + t.uid + " is recorded cancelled, but the " +
             (t.receiver.empty() ? std::string{"routers were"} : "nodes of its identity were") +
             " not told (it may still " + (t.receiver.empty() ? "be routed" : "run") +
-            "): " + r.error().message);
+            "): " + r.error().message + "; cancelling it again tells them");
   return {};
 }
 
@@ -67,12 +67,16 @@ expected<void> cancel(session& s, const std::string& uid) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto record = find_record(*s.tasks, uid);
     if (!record) return record.error();
-    if (is_terminal(record->t.status))
+    if (is_terminal(record->t.status)) {
+      // A cancel whose nodes were not told is completed by the next one.
+      if (record->t.status == task_status::crashed && record->t.error == pipeline::cancelled_reason)
+        (void)announce_cancel(s, record->t);
       return make_error(errc::conflict,
                         "task " + uid + " is already " + std::string{to_string(record->t.status)});
+    }
     auto t = record->t;
     t.status = task_status::crashed;
-    t.error = "cancelled by user";
+    t.error = pipeline::cancelled_reason;
     t.last_update = unix_now();
     if (auto r = pipeline::index_crashed(*s.conn, t); !r) return r.error();
     auto r = s.tasks->update(record->key, encode(t), record->revision);

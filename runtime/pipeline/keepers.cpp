@@ -3,15 +3,16 @@
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/pipeline/layout.hpp"
 
+#include <algorithm>
+
 namespace sy::pipeline {
 
 namespace {
 
-using namespace std::chrono_literals;
-
 constexpr const char* keeper_text =
     "switchyard keeper: keeps this stream's last block from emptying";
 
+/// The keeper of SY_UNROUTED or of SY_QUEUES.
 const char* keeper_subject(const std::string& stream) {
   return stream == unrouted_stream ? unrouted_keeper_subject : queues_keeper_subject;
 }
@@ -19,7 +20,7 @@ const char* keeper_subject(const std::string& stream) {
 /// A new keeper in `stream`, then every older one removed, oldest first.
 expected<void> refresh(broker::connection& conn, const std::string& stream) {
   const std::string subject = keeper_subject(stream);
-  auto ack = conn.js_publish({subject, keeper_text, {}, {}, {}}, 5s);
+  auto ack = conn.js_publish({subject, keeper_text, {}, {}, {}}, conn.options().api_timeout);
   if (!ack) return make_error(ack.error().code, "keeper of " + stream + ": " + ack.error().message);
   for (std::uint64_t from = 1;;) {
     auto older = broker::next_stored_message(conn, stream, subject, from);
@@ -46,12 +47,11 @@ expected<void> refresh_keepers(broker::connection& conn, broker::kv_bucket& task
 }
 
 expected<std::uint64_t> stored_tasks(broker::connection& conn, const std::string& stream) {
-  auto info = broker::stream_info(conn, stream);
+  // One reply: the keepers counted in the same state as the messages.
+  auto info = broker::stream_info(conn, stream, keeper_subject(stream));
   if (!info) return info.error();
-  auto keepers = broker::subject_counts(conn, stream, keeper_subject(stream));
-  if (!keepers) return keepers.error();
   std::uint64_t kept = 0;
-  for (const auto& [subject, n] : *keepers)
+  for (const auto& [subject, n] : info->subjects)
     kept += n;
   return info->messages - std::min(kept, info->messages);
 }

@@ -36,6 +36,8 @@ inline constexpr const char* schedules_bucket = "sy_schedules";
 /// key `cancelled_key`, value Unix seconds; entries live `cancelled_ttl`.
 inline constexpr const char* cancelled_bucket = "sy_cancelled";
 inline constexpr std::chrono::hours cancelled_ttl{24 * 7};
+/// The error of a cancelled task's Crashed record.
+inline constexpr const char* cancelled_reason = "cancelled by user";
 /// The priorities, highest first.
 inline constexpr priority priorities[] = {priority::high, priority::normal, priority::low};
 /// The durable consumer of one priority's unrouted tasks, shared by every

@@ -188,6 +188,14 @@ CAF_TEST(a task cancelled before it was routed is not routed) {
                                std::chrono::seconds{5}));
   std::string out;
   CAF_REQUIRE_EQUAL(cli("cancel " + t.uid, out), 0);
+  // Had the routers not been told (the key's write failed), cancelling
+  // again tells them, though the task is Crashed already.
+  auto cancelled = *broker::kv_bucket::open(conn, pipeline::cancelled_bucket);
+  auto key = pipeline::cancelled_key("", t.uid);
+  CAF_REQUIRE(cancelled.get(key));
+  CAF_REQUIRE(cancelled.purge(key));
+  CAF_CHECK_EQUAL(cli("cancel " + t.uid, out), 1);
+  CAF_CHECK(cancelled.get(key));
 
   node_process node{one_consumer("work", "{}"), server.url()};
   CAF_REQUIRE(node.wait_for_log("running"));
