@@ -202,9 +202,19 @@ struct pull_consumer::impl {
       return;
     }
     if (deliver) {
-      std::lock_guard<std::mutex> guard(deliver_mu);
-      opts.on_message(std::move(msg));
+      {
+        std::lock_guard<std::mutex> guard(deliver_mu);
+        opts.on_message(std::move(msg));
+      }
+      if (opts.release_on_return) release(1);
     }
+  }
+
+  void release(int n) {
+    std::unique_lock<std::mutex> lk(mu);
+    held -= std::clamp(n, 0, held);
+    maybe_request_locked(clock::now());
+    flush_reports(lk);
   }
 
   void watchdog_loop() {
@@ -293,10 +303,7 @@ pull_consumer::~pull_consumer() {
 }
 
 void pull_consumer::release(int n) {
-  std::unique_lock<std::mutex> lk(impl_->mu);
-  impl_->held -= std::clamp(n, 0, impl_->held);
-  impl_->maybe_request_locked(clock::now());
-  impl_->flush_reports(lk);
+  impl_->release(n);
 }
 
 void pull_consumer::pause() {

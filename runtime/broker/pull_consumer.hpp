@@ -51,6 +51,9 @@ struct pull_options {
   /// application owns the message: it acks, naks or terms it (now or later,
   /// on any thread) and then calls `release(1)`. Must not throw or block long.
   std::function<void(message)> on_message;
+  /// The puller releases each message itself once `on_message` returned:
+  /// for handlers that are done with a message when they return.
+  bool release_on_return = false;
   /// Optional; receives statuses on whichever thread noticed them (nats.c's,
   /// the puller's watchdog, or one calling `release` / `resume`), never
   /// under the puller's lock. Must not call `stop`.

@@ -115,7 +115,6 @@ expected<std::uint64_t> read_logs(const std::shared_ptr<broker::connection>& con
   std::uint64_t last_sequence = 0;
   bool caught_up = false;
   auto last_progress = std::chrono::steady_clock::now();
-  std::atomic<broker::pull_consumer*> credit{nullptr};
   broker::pull_options popts;
   popts.stream = spec.stream;
   popts.consumer = spec.durable;
@@ -123,9 +122,8 @@ expected<std::uint64_t> read_logs(const std::shared_ptr<broker::connection>& con
   popts.batch = 256;
   popts.expires = 2s;
   popts.idle_heartbeat = 1s;
-  popts.start_paused = true;
+  popts.release_on_return = true;
   popts.on_message = [&](broker::message m) {
-    if (auto p = credit.load()) p->release();
     auto meta = m.metadata();
     auto record = value::parse(m.data(), nullptr, false);
     std::lock_guard<std::mutex> lock{mutex};
@@ -140,8 +138,6 @@ expected<std::uint64_t> read_logs(const std::shared_ptr<broker::connection>& con
   };
   auto puller = broker::pull_consumer::start(conn, std::move(popts));
   if (!puller) return puller.error();
-  credit = puller->get();
-  (*puller)->resume();
 
   expected<std::uint64_t> result = 0;
   std::unique_lock<std::mutex> lock{mutex};
@@ -164,7 +160,6 @@ expected<std::uint64_t> read_logs(const std::shared_ptr<broker::connection>& con
   }
   lock.unlock();
   (void)(*puller)->stop(2s);
-  credit = nullptr;
   if (!result) return result;
   return last_sequence;
 }

@@ -4,8 +4,6 @@
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/pipeline/layout.hpp"
 
-#include <atomic>
-
 namespace sy::pipeline {
 
 expected<std::unique_ptr<broker::pull_consumer>>
@@ -17,25 +15,17 @@ follow_analysis_events(const std::shared_ptr<broker::connection>& conn, const st
   spec.filter_subject = "sy.events.analysis.>";
   spec.max_ack_pending = -1;
   if (auto r = broker::ensure_consumer(*conn, spec); !r) return r.error();
-  // Each event's credit is returned once `on_event` is done with it; the
-  // puller is known only after it started, hence paused until then.
-  auto credit = std::make_shared<std::atomic<broker::pull_consumer*>>(nullptr);
   broker::pull_options popts;
   popts.stream = spec.stream;
   popts.consumer = spec.durable;
   popts.window = 1024;
   popts.batch = 256;
-  popts.start_paused = true;
-  popts.on_message = [on_event = std::move(on_event), credit](broker::message m) {
+  popts.release_on_return = true;
+  popts.on_message = [on_event = std::move(on_event)](broker::message m) {
     (void)m.ack();
     on_event(m);
-    if (auto* p = credit->load()) p->release();
   };
-  auto puller = broker::pull_consumer::start(conn, std::move(popts));
-  if (!puller) return puller.error();
-  credit->store(puller->get());
-  (*puller)->resume();
-  return puller;
+  return broker::pull_consumer::start(conn, std::move(popts));
 }
 
 expected<std::optional<std::string>> last_analysis_event(broker::connection& conn,

@@ -314,6 +314,18 @@ CAF_TEST(a deleted consumer is reported and pulling retries) {
   CAF_CHECK(!missing && missing.error().code == sy::errc::not_found);
 }
 
+CAF_TEST(a puller that releases on return takes more than its window) {
+  constexpr int window = 3;
+  auto opts = keep(window, 1);
+  opts.release_on_return = true; // `keep` holds the messages, never releases
+  auto puller = pull_consumer::start(conn, opts);
+  SY_REQUIRE(puller);
+  publish(0, 10);
+  CAF_CHECK(wait_until([&] { return seen_count() == 10u; }));
+  CAF_CHECK_EQUAL((*puller)->stats().held, 0);
+  CAF_CHECK((*puller)->stop(5s));
+}
+
 CAF_TEST(invalid pull options are rejected) {
   auto o = keep(4, 2);
   o.idle_heartbeat = o.expires;
