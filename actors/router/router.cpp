@@ -252,7 +252,6 @@ router_actor spawn_router(caf::actor_system& sys, router_deps deps) {
 expected<broker::kv_watcher> follow_routing_cancels(const broker::kv_bucket& cancelled,
                                                     std::vector<router_actor> routers,
                                                     std::function<void()> on_caught_up) {
-  auto prefix = pipeline::receiver_token("") + ".";
   broker::kv_watch_options opts;
   opts.on_caught_up = std::move(on_caught_up);
   opts.on_error = [](const error& e) {
@@ -260,14 +259,11 @@ expected<broker::kv_watcher> follow_routing_cancels(const broker::kv_bucket& can
                               "was routed may be routed",
                               e.message);
   };
-  auto on_entry = [routers = std::move(routers), prefix](const broker::kv_entry& e) {
-    if (e.operation != broker::kv_operation::put) return;
-    auto expires = e.created + pipeline::cancelled_ttl;
-    auto seconds = std::chrono::duration<double>(expires.time_since_epoch()).count();
+  auto on_cancel = [routers = std::move(routers)](const std::string& uid, double expires) {
     for (const auto& r : routers)
-      caf::anon_send(r, cancel_atom::value, e.key.substr(prefix.size()), seconds);
+      caf::anon_send(r, cancel_atom::value, uid, expires);
   };
-  return cancelled.watch(prefix + ">", std::move(on_entry), std::move(opts));
+  return pipeline::follow_cancels(cancelled, "", std::move(on_cancel), std::move(opts));
 }
 
 } // namespace sy::actors

@@ -214,14 +214,11 @@ void watch_runs(self_pointer self, const scheduler_deps& deps, const scheduler_o
 /// started included).
 void watch_cancels(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
   if (!deps.cancelled) return;
-  auto prefix = pipeline::receiver_token(opts.own_bind.identity) + ".";
   scheduler_actor me = self;
-  auto watch = deps.cancelled->watch(prefix + ">", [me, prefix](const broker::kv_entry& e) {
-    if (e.operation != broker::kv_operation::put) return;
-    auto expires = e.created + pipeline::cancelled_ttl;
-    caf::anon_send(me, cancel_atom::value, e.key.substr(prefix.size()),
-                   std::chrono::duration<double>(expires.time_since_epoch()).count());
-  });
+  auto watch = pipeline::follow_cancels(
+      *deps.cancelled, opts.own_bind.identity, [me](std::string uid, double expires) {
+        caf::anon_send(me, cancel_atom::value, std::move(uid), expires);
+      });
   if (!watch)
     self->state.log->warn("[{}] cannot follow cancellations in {}: {}; a cancelled task that is "
                           "still queued will run",

@@ -36,6 +36,20 @@ std::string cancelled_key(std::string_view receiver, std::string_view uid) {
   return receiver_token(receiver) + "." + std::string{uid};
 }
 
+expected<broker::kv_watcher>
+follow_cancels(const broker::kv_bucket& cancelled, std::string_view receiver,
+               std::function<void(std::string uid, double expires)> on_cancel,
+               broker::kv_watch_options opts) {
+  auto prefix = receiver_token(receiver) + ".";
+  auto on_entry = [prefix, on_cancel = std::move(on_cancel)](const broker::kv_entry& e) {
+    if (e.operation != broker::kv_operation::put) return;
+    auto expires = e.created + cancelled_ttl;
+    on_cancel(e.key.substr(prefix.size()),
+              std::chrono::duration<double>(expires.time_since_epoch()).count());
+  };
+  return cancelled.watch(prefix + ">", std::move(on_entry), std::move(opts));
+}
+
 std::string queue_subject(std::string_view identity, priority p) {
   return "sy.queue." + identity_token(identity) + "." + std::string{to_string(p)};
 }

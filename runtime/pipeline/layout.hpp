@@ -1,10 +1,12 @@
 #pragma once
 
 #include "runtime/broker/connection.hpp"
+#include "runtime/broker/kv_bucket.hpp"
 #include "runtime/core/expected.hpp"
 #include "runtime/task/task.hpp"
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -59,6 +61,13 @@ std::string identity_token(std::string_view identity);
 std::string receiver_token(std::string_view receiver);
 /// `<receiver token>.<uid>`: a cancelled task's key in `sy_cancelled`.
 std::string cancelled_key(std::string_view receiver, std::string_view uid);
+/// Follows the keys of `receiver`'s tasks (`""`: tasks not routed yet) in
+/// `sy_cancelled`, those already there first: `on_cancel` gets each uid and
+/// when its entry expires (Unix seconds), on the watcher's thread.
+expected<broker::kv_watcher>
+follow_cancels(const broker::kv_bucket& cancelled, std::string_view receiver,
+               std::function<void(std::string uid, double expires)> on_cancel,
+               broker::kv_watch_options opts = {});
 /// `sy.queue.<identity token>.<priority>`.
 std::string queue_subject(std::string_view identity, priority p);
 /// `sy.queue.<identity token>.>`: every priority of one identity's queue.

@@ -38,9 +38,10 @@ using send_handler = std::function<void(expected<std::string>)>;
 /// broker unavailable, a failover) is tried again, up to 3 times: it may
 /// have been stored, and the repeat tells. If the publish still fails a
 /// record written for it is removed again, so a failed send leaves nothing
-/// behind that could keep an analysis open. One exception: when only a repeated create stored the
-/// record (it found it there), the send cannot tell its own record from an
-/// earlier send's, and leaves it; `switchyard cancel` removes it. Sending
+/// behind that could keep an analysis open. One exception: when only a
+/// repeated create stored the record (it found it there), the send cannot
+/// tell its own record from an earlier send's, and leaves it; `switchyard
+/// cancel` removes it. Sending
 /// the same task twice within the duplicate window stores it once, and a
 /// record already there (a repeated send) is left as it is.
 ///
