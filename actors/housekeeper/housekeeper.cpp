@@ -211,7 +211,7 @@ void on_entry(housekeeper_state& st, const broker::kv_entry& entry) {
     st.tracker.remove(root, uid);
   } else if (auto t = decode_task(entry.value)) {
     st.tracker.put(root, {t->uid, t->status, entry.revision, t->last_update, t->receiver,
-                          t->parent_uid, std::move(t->spawned)});
+                          t->parent_uid, std::move(t->spawned), t->sole_fork});
   } else {
     st.log->warn("record {} is not a task: {}", entry.key, t.error().message);
   }

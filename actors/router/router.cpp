@@ -4,11 +4,14 @@
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/codec.hpp"
+#include "runtime/task/resource_ref.hpp"
+#include "runtime/task/uid.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 namespace sy::actors {
@@ -38,6 +41,11 @@ struct route_job : std::enable_shared_from_this<route_job> {
   task unrouted;
   /// The uids of its forks, listed in the routed record.
   std::vector<std::string> forks;
+  /// A root without a record, forked for one identity: its fork's record
+  /// stands for the routed record (`task::sole_fork`).
+  bool sole = false;
+  /// The sole fork's record was created by this job, not found there.
+  std::atomic<bool> created{false};
   std::atomic<int> pending{0};
   std::atomic<bool> failed{false};
   std::string first_error;
@@ -58,18 +66,21 @@ struct route_job : std::enable_shared_from_this<route_job> {
       deps.pull_credit->release(*msg);
       return;
     }
+    // A sole fork's record found there may be an earlier attempt's that
+    // forked the task for more identities: it does not tell.
+    if (sole && created) {
+      (void)msg->ack();
+      deps.pull_credit->release(*msg);
+      return;
+    }
     mark_routed();
   }
 
   /// Overwrites the unrouted record as Finished: routing is done and the
   /// housekeeper may count the task out of its analysis.
   void mark_routed() {
-    task done = unrouted;
-    done.status = task_status::finished;
-    done.spawned = forks;
-    done.last_update = unix_now();
     auto self = shared_from_this();
-    deps.tasks->put_async(pipeline::task_key(done), encode(done),
+    deps.tasks->put_async(pipeline::task_key(unrouted), encode(routed_record(unrouted, forks)),
                           [self](expected<std::uint64_t> stored) {
                             if (stored) {
                               (void)self->msg->ack();
@@ -80,6 +91,17 @@ struct route_job : std::enable_shared_from_this<route_job> {
                             }
                             self->deps.pull_credit->release(*self->msg);
                           });
+  }
+
+  void publish(const task& fork, std::string bytes) {
+    broker::outgoing_message out;
+    out.subject = pipeline::queue_subject(fork.receiver, fork.priority);
+    out.data = std::move(bytes);
+    out.msg_id = fork.uid;
+    deps.conn->js_publish_async(out, [self = shared_from_this()](expected<broker::pub_ack> ack) {
+      if (!ack) self->fail("publish: " + ack.error().message);
+      self->step_done();
+    });
   }
 };
 
@@ -99,6 +121,20 @@ void park(const router_deps& deps, const delivery& msg, const std::string& reaso
   });
 }
 
+/// Whether `t` is a root that has no record of its own: the producer
+/// writes one only for a root that refers to resources.
+bool is_unrecorded_root(const task& t) {
+  return t.uid == t.root_uid && find_resources(t.payload).empty();
+}
+
+/// The identities whose binds match `t`, in name order.
+std::vector<std::string> receivers_of(const router_state& st, const task& t) {
+  std::vector<std::string> out;
+  for (const auto& [identity, b] : st.binds)
+    if (b->filters.matches(t.headers)) out.push_back(identity);
+  return out;
+}
+
 void route(router_state& st, const router_deps& deps, delivery msg, task unrouted) {
   if (auto c = st.cancelled.find(unrouted.uid);
       c != st.cancelled.end() && c->second >= unix_now()) {
@@ -109,9 +145,7 @@ void route(router_state& st, const router_deps& deps, delivery msg, task unroute
     deps.pull_credit->release(*msg);
     return;
   }
-  std::vector<std::string> receivers;
-  for (const auto& [identity, b] : st.binds)
-    if (b->filters.matches(unrouted.headers)) receivers.push_back(identity);
+  auto receivers = receivers_of(st, unrouted);
   auto job = std::make_shared<route_job>();
   job->deps = deps;
   job->msg = std::move(msg);
@@ -124,29 +158,51 @@ void route(router_state& st, const router_deps& deps, delivery msg, task unroute
     return;
   }
   deps.metrics->routed++;
+  job->sole = receivers.size() == 1 && is_unrecorded_root(job->unrouted);
   job->pending = static_cast<int>(2 * receivers.size());
   for (const auto& identity : receivers) {
     auto fork = fork_for(job->unrouted, identity);
+    fork.sole_fork = job->sole;
     job->forks.push_back(fork.uid);
     deps.metrics->of(identity).produced++;
     auto bytes = encode(fork);
     // Create-only: a redelivered task must not move a fork that a worker
-    // already started back to Spawned.
-    deps.tasks->update_async(pipeline::task_key(fork), bytes, 0,
-                             [job](expected<std::uint64_t> stored) {
-                               if (!stored && stored.error().code != errc::conflict)
-                                 job->fail("record: " + stored.error().message);
-                               job->step_done();
-                             });
-    broker::outgoing_message out;
-    out.subject = pipeline::queue_subject(identity, fork.priority);
-    out.data = std::move(bytes);
-    out.msg_id = fork.uid;
-    deps.conn->js_publish_async(out, [job](expected<broker::pub_ack> ack) {
-      if (!ack) job->fail("publish: " + ack.error().message);
-      job->step_done();
-    });
+    // already started back to Spawned. A sole fork is published only once
+    // its record is there: its analysis may complete as soon as the fork
+    // ends, and a redelivery then must find the record, or the
+    // announcement, never a queued fork without either.
+    deps.tasks->update_async(
+        pipeline::task_key(fork), bytes, 0,
+        [job, fork = job->sole ? std::optional<task>{fork} : std::nullopt,
+         bytes = job->sole ? bytes : std::string{}](expected<std::uint64_t> stored) {
+          if (stored) {
+            job->created = true;
+          } else if (stored.error().code != errc::conflict) {
+            job->fail("record: " + stored.error().message);
+            if (fork) job->step_done(); // its publish, not attempted
+          }
+          if (fork && (stored || stored.error().code == errc::conflict)) job->publish(*fork, bytes);
+          job->step_done();
+        });
+    if (!job->sole) job->publish(fork, std::move(bytes));
   }
+}
+
+/// Publishes the sole fork of `unrouted` again, whose record an earlier
+/// routing wrote (`existing`), and acks; the publish is dropped as a
+/// duplicate if that routing's got through.
+void republish_sole_fork(const router_deps& deps, delivery msg, task unrouted,
+                         const task& existing) {
+  auto job = std::make_shared<route_job>();
+  job->deps = deps;
+  job->msg = std::move(msg);
+  job->unrouted = std::move(unrouted);
+  job->sole = true;
+  job->created = true; // as good as: the record says the routing is done
+  job->pending = 1;
+  auto fork = fork_for(job->unrouted, existing.receiver);
+  fork.sole_fork = true;
+  job->publish(fork, encode(fork));
 }
 
 } // namespace
@@ -169,16 +225,49 @@ void retry_later(router_state& st, const router_deps& deps, const delivery& msg,
 /// A redelivered root without a record: published without one (any NATS
 /// client may), or routed, completed and removed. The housekeeper removes
 /// records only after announcing the analysis, and announces it only once
-/// its root was marked routed, so the announcement tells the two apart.
+/// its root's routing is known complete, so the announcement tells the two
+/// apart. `sole` is the record of a sole fork an earlier attempt wrote,
+/// read before the announcement: that attempt routed the task.
 void check_announced(router_actor::stateful_pointer<router_state> self, const router_deps& deps,
-                     delivery msg, task t) {
+                     delivery msg, task t, std::optional<task> sole) {
   self->request(deps.lookup, std::chrono::seconds{10}, announced_atom::value, t.root_uid)
       .then(
-          [self, deps, msg, t](const lookup_result& r) mutable {
+          [self, deps, msg, t, sole](const lookup_result& r) mutable {
             if (!r.error.empty()) return retry_later(self->state, deps, msg, r.error);
             if (r.value) return skip_routed(self->state, deps, msg, t);
+            if (sole && is_terminal(sole->status)) return skip_routed(self->state, deps, msg, t);
+            if (sole) {
+              self->state.log->debug("[{}] routed to {} before: publishing it again", t.uid,
+                                     sole->uid);
+              return republish_sole_fork(deps, std::move(msg), std::move(t), *sole);
+            }
             self->state.log->debug("[{}] no record and not announced: routing it", t.uid);
             route(self->state, deps, std::move(msg), std::move(t));
+          },
+          [self, deps, msg](const caf::error& e) {
+            retry_later(self->state, deps, msg, self->system().render(e));
+          });
+}
+
+/// A redelivered root without a record: reads the records of the forks it
+/// would get now, one after the other from `next`, for a sole fork that an
+/// earlier attempt created (its analysis may complete without the root's
+/// ack, so creating that record again once it was removed would leave a
+/// fork that never runs), then checks the announcement.
+void check_forks(router_actor::stateful_pointer<router_state> self, const router_deps& deps,
+                 delivery msg, task t, std::vector<std::string> receivers, std::size_t next = 0) {
+  if (next == receivers.size())
+    return check_announced(self, deps, std::move(msg), std::move(t), std::nullopt);
+  auto key = pipeline::task_key(t.root_uid, fork_uid(t.uid, receivers[next]));
+  self->request(deps.lookup, std::chrono::seconds{10}, get_atom::value, key)
+      .then(
+          [self, deps, msg, t, receivers = std::move(receivers),
+           next](const lookup_result& r) mutable {
+            if (!r.error.empty())
+              return retry_later(self->state, deps, msg, "[" + t.uid + "] " + r.error);
+            if (auto fork = found_task(r); fork && fork->sole_fork)
+              return check_announced(self, deps, std::move(msg), std::move(t), std::move(*fork));
+            check_forks(self, deps, std::move(msg), std::move(t), std::move(receivers), next + 1);
           },
           [self, deps, msg](const caf::error& e) {
             retry_later(self->state, deps, msg, self->system().render(e));
@@ -218,7 +307,10 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
                   if (record && record->status == task_status::declared)
                     return route(self->state, deps, std::move(msg), std::move(t));
                   if (record || t.uid != t.root_uid) return skip_routed(self->state, deps, msg, t);
-                  check_announced(self, deps, std::move(msg), std::move(t));
+                  if (!is_unrecorded_root(t))
+                    return check_announced(self, deps, std::move(msg), std::move(t), std::nullopt);
+                  auto receivers = receivers_of(self->state, t);
+                  check_forks(self, deps, std::move(msg), std::move(t), std::move(receivers));
                 },
                 [self, deps, msg](const caf::error& e) {
                   retry_later(self->state, deps, msg, self->system().render(e));

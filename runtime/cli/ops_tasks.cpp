@@ -106,7 +106,7 @@ int run_analysis(const ops_flags& flags, const std::string& root) {
   if (!pipeline::is_key_token(root)) return usage_error("\"" + root + "\" is not a task uid");
   auto session = open_session(flags, "analysis");
   if (!session) return failed(session.error());
-  auto records = read_records(*session->tasks, root + ".*");
+  auto records = ops::read_analysis(*session->tasks, root);
   if (!records) return failed(records.error());
   if (records->empty()) return negative(ops::no_records_message(root));
   if (flags.json)

@@ -109,7 +109,7 @@ value analysis_json(const std::string& root, const std::vector<task_record>& rec
 expected<value> analysis(session& s, const std::string& root) {
   if (!pipeline::is_key_token(root))
     return make_error(errc::invalid_input, "\"" + root + "\" is not a task uid");
-  auto records = read_records(*s.tasks, root + ".*");
+  auto records = read_analysis(*s.tasks, root);
   if (!records) return records.error();
   if (records->empty()) return make_error(errc::not_found, no_records_message(root));
   return analysis_json(root, *records);

@@ -3,6 +3,8 @@
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/codec.hpp"
 
+#include <algorithm>
+
 namespace sy::ops {
 
 expected<session> open_session(std::shared_ptr<broker::connection> conn) {
@@ -32,11 +34,33 @@ expected<std::vector<task_record>> read_records(broker::kv_bucket& tasks,
   return out;
 }
 
+expected<std::vector<task_record>> read_analysis(broker::kv_bucket& tasks,
+                                                 const std::string& root) {
+  auto records = read_records(tasks, root + ".*");
+  if (!records) return records.error();
+  auto has_root = std::any_of(records->begin(), records->end(),
+                              [&](const task_record& r) { return r.t.uid == root; });
+  if (has_root) return records;
+  for (const auto& r : *records) {
+    if (r.t.sole_fork && r.t.orig_uid == root) {
+      records->push_back({pipeline::task_key(root, root), 0, routed_root_of(r.t)});
+      break;
+    }
+  }
+  return records;
+}
+
 expected<task_record> find_record(broker::kv_bucket& tasks, const std::string& uid) {
   if (!pipeline::is_key_token(uid))
     return make_error(errc::invalid_input, "\"" + uid + "\" is not a task uid");
   auto records = read_records(tasks, "*." + uid);
   if (!records) return records.error();
+  if (records->empty()) {
+    auto tree = read_analysis(tasks, uid);
+    if (!tree) return tree.error();
+    for (auto& r : *tree)
+      if (r.t.uid == uid) records->push_back(std::move(r));
+  }
   if (records->empty())
     return make_error(errc::not_found, "no record of task " + uid +
                                            " (a root is recorded once it is routed; records of "

@@ -40,8 +40,14 @@ struct task_record {
 expected<std::vector<task_record>> read_records(broker::kv_bucket& tasks,
                                                 const std::string& pattern);
 
-/// The record of task `uid` (key `*.<uid>`); `errc::not_found` if there is
-/// none, `errc::invalid_input` if `uid` cannot be a key token.
+/// The records of analysis `root` (keys `<root>.*`), with its root's routed
+/// record made up from its sole fork's if its router wrote none
+/// (`routed_root_of`; revision 0).
+expected<std::vector<task_record>> read_analysis(broker::kv_bucket& tasks, const std::string& root);
+
+/// The record of task `uid` (key `*.<uid>`), or a root's routed record
+/// made up as in `read_analysis`; `errc::not_found` if there is none,
+/// `errc::invalid_input` if `uid` cannot be a key token.
 expected<task_record> find_record(broker::kv_bucket& tasks, const std::string& uid);
 
 } // namespace sy::ops

@@ -13,6 +13,12 @@ bool is_live(task_status s) {
 
 } // namespace
 
+bool analysis_tracker::counts_live(const root_state& state, std::string_view root,
+                                   const record_state& record) {
+  if (!is_live(record.status)) return false;
+  return !(state.sole_fork_read && record.uid == root && record.status == task_status::declared);
+}
+
 void analysis_tracker::touch(const std::string& root, const root_state& state) {
   if (state.live == 0) candidates_.insert(root);
 }
@@ -23,15 +29,25 @@ void analysis_tracker::put(std::string_view root_uid, record_state record) {
   auto& state = i->second;
   auto j = state.records.find(record.uid);
   if (j != state.records.end()) {
-    if (is_live(j->second.status)) state.live--;
+    if (counts_live(state, root_uid, j->second)) state.live--;
     j->second = std::move(record);
   } else {
     auto uid = record.uid;
     j = state.records.emplace(std::move(uid), std::move(record)).first;
   }
-  if (is_live(j->second.status)) state.live++;
+  if (counts_live(state, root_uid, j->second)) state.live++;
   const auto& written = j->second;
   if (written.uid == root_uid && !is_live(written.status)) state.root_done = true;
+  if (written.sole_fork && !state.sole_fork_read) {
+    // The root's routing is complete. A Declared record of the root (a
+    // producer that wrote one without referring to resources) stops being
+    // live.
+    if (auto r = state.records.find(root_uid);
+        r != state.records.end() && counts_live(state, root_uid, r->second))
+      state.live--;
+    state.sole_fork_read = true;
+    state.root_done = true;
+  }
   for (const auto& uid : written.spawned) {
     if (state.records.count(uid) > 0) continue;
     record_state listed;
@@ -51,7 +67,7 @@ void analysis_tracker::remove(std::string_view root_uid, std::string_view uid) {
   auto& state = i->second;
   auto j = state.records.find(uid);
   if (j == state.records.end()) return;
-  if (is_live(j->second.status)) state.live--;
+  if (counts_live(state, root_uid, j->second)) state.live--;
   state.records.erase(j);
   if (state.records.empty()) {
     // Nothing left to announce or collect: removed by hand or by a retry.

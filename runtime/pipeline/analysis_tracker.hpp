@@ -24,6 +24,8 @@ struct record_state {
   std::string parent_uid;
   /// The uids of the tasks it declared (`task::spawned`).
   std::vector<std::string> spawned;
+  /// The only fork of a root without a routed record (`task::sole_fork`).
+  bool sole_fork = false;
   /// Not read yet: a task some record listed as spawned.
   bool unseen = false;
 };
@@ -53,7 +55,10 @@ struct completed_analysis {
 /// Nothing lists the root, and a root published without a `Declared`
 /// record (by any NATS client) has none until routed. So an analysis also
 /// waits until its root's routing is known to be complete: its root's
-/// record read as routed (or Crashed), or `confirm_root` after the
+/// record read as routed (or Crashed), a record of its sole fork read
+/// (`task::sole_fork`: such a root has no routed record, and its `Declared`
+/// record, if a producer wrote one anyway, then counts as routed), or
+/// `confirm_root` after the
 /// housekeeper found the record gone and the analysis announced before
 /// (`unconfirmed_before`). Otherwise the forks of a routing cut short could
 /// end the analysis before the rest were routed. Not thread-safe.
@@ -91,11 +96,17 @@ private:
   struct root_state {
     std::map<std::string, record_state, std::less<>> records;
     std::size_t live = 0;
-    /// The root's record was read routed or crashed, or `confirm_root`.
+    /// The root's record was read routed or crashed, a sole fork's record
+    /// was read, or `confirm_root`.
     bool root_done = false;
+    /// A sole fork's record was read: the root's own record, should it
+    /// say Declared, is not live.
+    bool sole_fork_read = false;
   };
 
   void touch(const std::string& root, const root_state& state);
+  static bool counts_live(const root_state& state, std::string_view root,
+                          const record_state& record);
 
   std::map<std::string, root_state, std::less<>> roots_;
   /// Roots whose live count reached 0 since the last `take_completed`.

@@ -223,6 +223,11 @@ struct decoder {
       }
       return {};
     }
+    if (key == "sole_fork") {
+      if (o.type != msgpack::type::BOOLEAN) return fail("field \"sole_fork\" is not a boolean");
+      t.sole_fork = o.via.boolean;
+      return {};
+    }
     if (key == "attempt") {
       if (o.type != msgpack::type::POSITIVE_INTEGER || o.via.u64 > UINT32_MAX)
         return fail("field \"attempt\" is not a small non-negative integer");
@@ -282,7 +287,7 @@ struct decoder {
 std::string encode(const task& t) {
   msgpack::sbuffer buffer(256 + t.uid.size() * 4);
   packer pk(buffer);
-  pk.pack_map(known_field_count + (t.spawned.empty() ? 0 : 1) +
+  pk.pack_map(known_field_count + (t.spawned.empty() ? 0 : 1) + (t.sole_fork ? 1 : 0) +
               static_cast<std::uint32_t>(t.unknown_fields.size()));
   pack_field(pk, "v", wire_version);
   pack_field(pk, "uid", t.uid);
@@ -305,6 +310,10 @@ std::string encode(const task& t) {
     pk.pack_array(static_cast<std::uint32_t>(t.spawned.size()));
     for (const auto& uid : t.spawned)
       pk.pack(uid);
+  }
+  if (t.sole_fork) {
+    pk.pack(std::string_view{"sole_fork"});
+    pk.pack(true);
   }
   for (const auto& [key, raw] : t.unknown_fields) {
     pk.pack(key);
@@ -336,6 +345,7 @@ value to_json(const task& t) {
       {"score", t.score},
   };
   if (!t.spawned.empty()) out["spawned"] = t.spawned;
+  if (t.sole_fork) out["sole_fork"] = true;
   if (!t.unknown_fields.empty()) {
     value unknown = value::object();
     for (const auto& [key, raw] : t.unknown_fields)

@@ -57,7 +57,8 @@ bool operator==(const task& a, const task& b) {
          a.payload_persistent == b.payload_persistent && a.priority == b.priority &&
          a.status == b.status && a.error == b.error && a.last_update == b.last_update &&
          a.receiver == b.receiver && a.attempt == b.attempt && a.score == b.score &&
-         a.spawned == b.spawned && a.unknown_fields == b.unknown_fields;
+         a.spawned == b.spawned && a.sole_fork == b.sole_fork &&
+         a.unknown_fields == b.unknown_fields;
 }
 
 double unix_now() {
@@ -105,7 +106,30 @@ task fork_for(const task& unrouted, std::string_view identity) {
   t.receiver = std::string{identity};
   t.status = task_status::spawned;
   t.spawned.clear();
+  t.sole_fork = false;
   t.last_update = unix_now();
+  return t;
+}
+
+task routed_record(const task& unrouted, std::vector<std::string> forks) {
+  task t = unrouted;
+  t.status = task_status::finished;
+  t.spawned = std::move(forks);
+  t.last_update = unix_now();
+  return t;
+}
+
+task routed_root_of(const task& sole_fork) {
+  task t = sole_fork;
+  t.uid = sole_fork.orig_uid;
+  t.orig_uid.clear();
+  t.receiver.clear();
+  t.status = task_status::finished;
+  t.error.clear();
+  t.attempt = 0;
+  t.score = 0;
+  t.spawned = {sole_fork.uid};
+  t.sole_fork = false;
   return t;
 }
 
@@ -116,6 +140,9 @@ task make_retry(const task& crashed) {
   t.status = task_status::spawned;
   t.error.clear();
   t.spawned.clear();
+  // A retry reopens an analysis whose routing ended long ago; the
+  // housekeeper confirms that from the earlier announcement.
+  t.sole_fork = false;
   t.attempt = 0;
   t.last_update = unix_now();
   return t;

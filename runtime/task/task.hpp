@@ -70,6 +70,12 @@ struct task {
   /// when it missed their first records (docs/PIPELINE.md). Encoded only
   /// when not empty.
   std::vector<std::string> spawned;
+  /// Set by a router on the only fork of a root that has no record of its
+  /// own: no routed record is written for such a root, and this fork's
+  /// records tell the housekeeper that its routing is complete
+  /// (docs/PIPELINE.md). In the fork's queue message too, so that every
+  /// record of the fork keeps it. Encoded only when set.
+  bool sole_fork = false;
   /// Top-level keys this version does not know, as (key, msgpack bytes of
   /// the value) in their original order; written back on re-encode.
   std::vector<std::pair<std::string, std::string>> unknown_fields;
@@ -101,6 +107,15 @@ task derive_child(const task& parent, value headers, value payload = value::obje
 /// uid (`fork_uid`), `orig_uid` = the unrouted uid, `receiver` = identity,
 /// status Spawned. Everything else is kept.
 task fork_for(const task& unrouted, std::string_view identity);
+
+/// The routed record a router writes for `unrouted` after forking it: the
+/// same task, Finished, with its forks in `spawned`.
+task routed_record(const task& unrouted, std::vector<std::string> forks);
+
+/// The routed record of the root that `sole_fork` (a fork with
+/// `task::sole_fork` set) was forked from, which its router did not write:
+/// what `routed_record` would have given, as of the fork's `last_update`.
+task routed_root_of(const task& sole_fork);
 
 /// Creates the retry of a crashed task: new random uid, `orig_uid` = the
 /// crashed task's uid, status Spawned, attempt reset; same receiver, tree and

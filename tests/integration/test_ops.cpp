@@ -161,6 +161,55 @@ CAF_TEST(a crashed task is shown retried and finishes on a healthy replica) {
   CAF_CHECK_EQUAL(cli("delete flaky", out), 1); // nothing left
 }
 
+CAF_TEST(a root forked for one identity is shown routed though only its fork is recorded) {
+  // Its router writes no routed record: the fork's record says it is the
+  // sole fork, which is all the root's routing (docs/PIPELINE.md).
+  node_process node{
+      "[router]\ninstances = 1\n" +
+          consumer("slow", R"([{type = "sample"}])", "{ service_time_ms = 1500 }") +
+          consumer("pair", R"([{type = "sample", kind = "pair"}])", "{ service_time_ms = 1500 }"),
+      server.url()};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  auto root = send({{"type", "sample"}});
+  auto fork = fork_uid(root, "slow");
+  auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  std::optional<task> recorded;
+  for (int i = 0; i < 50 && !recorded; ++i) {
+    if (auto r = tasks.get(pipeline::task_key(root, fork)); r && decode_task(r->value))
+      recorded = *decode_task(r->value);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  CAF_REQUIRE(recorded.has_value());
+  CAF_CHECK(recorded->sole_fork);
+  CAF_CHECK(!tasks.get(pipeline::task_key(root, root)).has_value());
+  auto shown = cli_json("task " + root);
+  CAF_CHECK_EQUAL(shown.value("status", ""), "Finished");
+  CAF_CHECK_EQUAL(shown.value("receiver", "?"), "");
+  CAF_CHECK(shown["spawned"] == value::array({fork}));
+  auto tree = cli_json("analysis " + root);
+  CAF_CHECK_EQUAL(tree["tasks"].size(), 2u);
+  // Forked for two identities, a root gets its routed record.
+  auto pair = send({{"type", "sample"}, {"kind", "pair"}});
+  std::optional<task> routed;
+  for (int i = 0; i < 50 && !routed; ++i) {
+    if (auto r = tasks.get(pipeline::task_key(pair, pair)); r && decode_task(r->value))
+      routed = *decode_task(r->value);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  CAF_REQUIRE(routed.has_value());
+  CAF_CHECK_EQUAL(routed->status, task_status::finished);
+  CAF_CHECK_EQUAL(routed->spawned.size(), 2u);
+  auto pair_fork = tasks.get(pipeline::task_key(pair, fork_uid(pair, "pair")));
+  CAF_REQUIRE(pair_fork.has_value());
+  CAF_CHECK(!decode_task(pair_fork->value)->sole_fork);
+  CAF_REQUIRE(wait_event(root));
+  CAF_CHECK_EQUAL(receivers(root, "Finished"), std::multiset<std::string>{"slow"});
+  CAF_REQUIRE(wait_event(pair));
+  CAF_CHECK_EQUAL(receivers(pair, "Finished"), (std::multiset<std::string>{"pair", "slow"}));
+}
+
 CAF_TEST(cancel records an unfinished task Crashed once) {
   auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
   auto t = fork_for(make_task({{"type", "sample"}}), "work");

@@ -655,6 +655,53 @@ CAF_TEST(a redelivered root without a record whose analysis was announced is not
   CAF_CHECK(!tasks->get(pipeline::task_key(fork_for(root, "a"))).has_value());
 }
 
+CAF_TEST(a redelivered root whose sole fork was recorded but not queued is queued) {
+  // The earlier attempt created the record of the root's only fork, then
+  // its router died before publishing the fork.
+  node_process node{"[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
+                        consumer("a", R"([{type = "job"}])"),
+                    server.url()};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  CAF_REQUIRE_EQUAL(node.stop(), 0);
+  auto root = make_task({{"type", "job"}});
+  auto fork = fork_for(root, "a");
+  fork.sole_fork = true;
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  CAF_REQUIRE(tasks->create(pipeline::task_key(fork), encode(fork)));
+  publish_unrecorded_and_redeliver(*conn, root);
+  node.restart();
+  REQUIRE_EVENT(root.uid, node);
+  CAF_CHECK(node.wait_for_log("[" + root.uid + "] routed to " + fork.uid + " before"));
+  CAF_CHECK_EQUAL(receivers(root.uid, "Finished"), names{"a"});
+  CAF_CHECK(!tasks->get(pipeline::task_key(root)).has_value());
+}
+
+CAF_TEST(a redelivered root whose sole fork ended is not routed again) {
+  // Routed to one identity and run; only the root's ack was lost.
+  node_process node{"[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
+                        consumer("a", R"([{type = "job"}])"),
+                    server.url()};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  CAF_REQUIRE_EQUAL(node.stop(), 0);
+  auto root = make_task({{"type", "job"}});
+  auto fork = fork_for(root, "a");
+  fork.sole_fork = true;
+  fork.status = task_status::finished;
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  CAF_REQUIRE(tasks->create(pipeline::task_key(fork), encode(fork)));
+  publish_unrecorded_and_redeliver(*conn, root);
+  node.restart();
+  CAF_CHECK(node.wait_for_log("[" + root.uid + "] already routed, acking the redelivery"));
+  REQUIRE_EVENT(root.uid, node);
+  CAF_CHECK_EQUAL(receivers(root.uid, "Finished"), names{"a"});
+  CAF_CHECK_EQUAL(stored(pipeline::queues_stream), 0u);
+  auto state = queue_state("a");
+  CAF_REQUIRE(state.has_value());
+  CAF_CHECK_EQUAL(state->num_ack_pending, 0u);
+}
+
 CAF_TEST(a graceful stop finishes in flight tasks and hands back the rest) {
   std::string toml = "[router]\ninstances = 1\n" +
                      consumer("work", R"([{type = "job"}])", "{ service_time_ms = 400 }", 2);

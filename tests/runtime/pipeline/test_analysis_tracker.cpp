@@ -174,6 +174,38 @@ CAF_TEST(an analysis waits until its root is routed) {
   CAF_CHECK_EQUAL(done[0].finished.size(), 3u);
 }
 
+CAF_TEST(the record of a sole fork tells that its root was routed) {
+  // The router writes no routed record for a root forked for one identity.
+  analysis_tracker t;
+  auto fork = rec("f1", task_status::spawned);
+  fork.sole_fork = true;
+  t.put("r", fork);
+  CAF_CHECK(completed_roots(t).empty());
+  fork.status = task_status::finished;
+  t.put("r", fork);
+  auto done = t.take_completed();
+  CAF_REQUIRE_EQUAL(done.size(), 1u);
+  CAF_CHECK_EQUAL(done[0].finished.size(), 1u);
+  CAF_CHECK(t.unconfirmed_before(1e12).empty());
+}
+
+CAF_TEST(a declared root record does not outlive its sole fork) {
+  // A producer wrote a Declared record for a root its router took for one
+  // without: the record stays Declared, and is collected with the rest.
+  analysis_tracker t;
+  t.put("r", rec("r", task_status::declared, ""));
+  auto fork = rec("f1", task_status::spawned);
+  fork.sole_fork = true;
+  t.put("r", fork);
+  CAF_CHECK(completed_roots(t).empty());
+  t.put("r", rec("r", task_status::declared, "")); // written again: still not live
+  fork.status = task_status::finished;
+  t.put("r", fork);
+  auto done = t.take_completed();
+  CAF_REQUIRE_EQUAL(done.size(), 1u);
+  CAF_CHECK_EQUAL(done[0].finished.size(), 2u);
+}
+
 CAF_TEST(a crashed root ends its analysis) {
   analysis_tracker t;
   t.put("r", rec("r", task_status::declared, ""));

@@ -57,6 +57,42 @@ CAF_TEST(a record lists the tasks it spawned and forks and retries do not inheri
   CAF_CHECK(encode(sample_task()).find("spawned") == std::string::npos);
 }
 
+CAF_TEST(a sole fork says so in every copy and forks and retries do not inherit it) {
+  auto root = make_task({{"type", "sample"}}, {{"n", 1}});
+  auto fork = fork_for(root, "classifier");
+  CAF_CHECK(encode(fork).find("sole_fork") == std::string::npos);
+  fork.sole_fork = true;
+  auto decoded = decode_task(encode(fork));
+  CAF_REQUIRE(decoded.has_value());
+  CAF_CHECK(decoded->sole_fork);
+  CAF_CHECK(*decoded == fork);
+  CAF_CHECK(to_json(fork)["sole_fork"] == true);
+  CAF_CHECK(!fork_for(fork, "other").sole_fork);
+  CAF_CHECK(!make_retry(fork).sole_fork);
+  msgpack::zone zone;
+  auto not_bool = pack_map({{"uid", msgpack::object("u", zone)},
+                            {"headers", msgpack::object(std::map<std::string, int>{}, zone)},
+                            {"sole_fork", msgpack::object(1, zone)}},
+                           zone);
+  CAF_CHECK(decode_task(not_bool).error().message.find("\"sole_fork\" is not a boolean") !=
+            std::string::npos);
+}
+
+CAF_TEST(the routed record made up for the root of a sole fork is the one its router would write) {
+  auto root = make_task({{"type", "sample"}}, {{"n", 1}}, priority::high);
+  auto fork = fork_for(root, "classifier");
+  fork.sole_fork = true;
+  fork.status = task_status::started;
+  fork.attempt = 2;
+  auto made_up = routed_root_of(fork);
+  auto written = routed_record(root, {fork.uid});
+  written.last_update = made_up.last_update;
+  CAF_CHECK(made_up == written);
+  CAF_CHECK_EQUAL(made_up.uid, root.uid);
+  CAF_CHECK(made_up.status == task_status::finished);
+  CAF_CHECK_EQUAL(made_up.spawned, std::vector<std::string>{fork.uid});
+}
+
 CAF_TEST(unknown top level keys are kept when a task is re encoded) {
   msgpack::sbuffer buffer;
   msgpack::packer<msgpack::sbuffer> pk(buffer);
