@@ -195,6 +195,11 @@ int run_node(const config::loaded_config& loaded) {
   lopts.nodes_ttl = std::max<std::chrono::milliseconds>(3 * cfg.node.heartbeat_interval, 10s);
   if (auto stop = start_step(signals, *log, [&] { return pipeline::ensure_layout(**conn, lopts); }))
     return *stop;
+  // Unknown (the broker did not answer): the way that is safe in a cluster.
+  auto standalone = pipeline::on_standalone_server(**conn);
+  bool in_order = standalone && *standalone;
+  log->debug("broker {}: a sole fork is {}", in_order ? "standalone" : "clustered or unknown",
+             in_order ? "recorded and queued together" : "queued once its record is stored");
   // From here on log records go to SY_LOGS too (log.publish), through a
   // connection of the publisher's own.
   std::unique_ptr<pipeline::log_publisher> log_publisher;
@@ -270,8 +275,8 @@ int run_node(const config::loaded_config& loaded) {
     for (std::size_t i = 0; i < router_feeds.size(); ++i) {
       auto& f = router_feeds[i];
       f.delivers = pipeline::priorities[i % n_priorities];
-      routers.push_back(
-          spawn_router(sys, router_deps{*conn, tasks, metrics, f.pull_credit, lookup_tasks}));
+      routers.push_back(spawn_router(
+          sys, router_deps{*conn, tasks, metrics, f.pull_credit, lookup_tasks, in_order}));
     }
 
     // Per identity, one puller per priority, sharing the scheduler's credit.

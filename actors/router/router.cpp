@@ -167,14 +167,17 @@ void route(router_state& st, const router_deps& deps, delivery msg, task unroute
     deps.metrics->of(identity).produced++;
     auto bytes = encode(fork);
     // Create-only: a redelivered task must not move a fork that a worker
-    // already started back to Spawned. A sole fork is published only once
-    // its record is there: its analysis may complete as soon as the fork
-    // ends, and a redelivery then must find the record, or the
-    // announcement, never a queued fork without either.
+    // already started back to Spawned. A sole fork must never be queued
+    // before its record is stored: its analysis may complete as soon as
+    // the fork ends, and a redelivered root then must find the record, or
+    // the announcement, never a queued fork without either. A standalone
+    // server stores both in the order sent; elsewhere the fork is
+    // published once its record is confirmed.
+    bool after_record = job->sole && !deps.in_order;
     deps.tasks->update_async(
         pipeline::task_key(fork), bytes, 0,
-        [job, fork = job->sole ? std::optional<task>{fork} : std::nullopt,
-         bytes = job->sole ? bytes : std::string{}](expected<std::uint64_t> stored) {
+        [job, fork = after_record ? std::optional<task>{fork} : std::nullopt,
+         bytes = after_record ? bytes : std::string{}](expected<std::uint64_t> stored) {
           if (stored) {
             job->created = true;
           } else if (stored.error().code != errc::conflict) {
@@ -184,7 +187,7 @@ void route(router_state& st, const router_deps& deps, delivery msg, task unroute
           if (fork && (stored || stored.error().code == errc::conflict)) job->publish(*fork, bytes);
           job->step_done();
         });
-    if (!job->sole) job->publish(fork, std::move(bytes));
+    if (!after_record) job->publish(fork, std::move(bytes));
   }
 }
 

@@ -33,6 +33,10 @@ struct router_deps {
   std::shared_ptr<credit> pull_credit;
   /// For the records of redelivered tasks.
   lookup_actor lookup;
+  /// The broker stores this connection's publishes in the order sent,
+  /// whatever their streams (`pipeline::on_standalone_server`): a sole
+  /// fork's record and queue message may then be written together.
+  bool in_order = false;
 };
 
 /// A router forks each unrouted task to every identity whose bind matches

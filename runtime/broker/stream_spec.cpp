@@ -215,6 +215,7 @@ expected<stream_state> stream_info(connection& conn, const std::string& stream,
   st.last_seq = info->State.LastSeq;
   st.num_subjects = info->State.NumSubjects;
   st.consumers = info->State.Consumers;
+  st.clustered = info->Cluster != nullptr;
   if (const auto* subjects = info->State.Subjects)
     for (int i = 0; i < subjects->Count; ++i)
       st.subjects[subjects->List[i].Subject] = subjects->List[i].Msgs;

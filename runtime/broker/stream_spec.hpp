@@ -80,6 +80,9 @@ struct stream_state {
   std::int64_t consumers = 0;
   /// Messages per subject matching the filter asked for (none without one).
   std::map<std::string, std::uint64_t> subjects;
+  /// The stream belongs to a JetStream cluster (its info names one); false
+  /// on a standalone server.
+  bool clustered = false;
 };
 
 /// Fails with `errc::not_found` if the stream does not exist. With a

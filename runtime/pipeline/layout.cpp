@@ -204,4 +204,13 @@ expected<int> delete_queue_consumers(broker::connection& conn, std::string_view 
   return deleted;
 }
 
+expected<bool> on_standalone_server(broker::connection& conn) {
+  for (const auto* stream : {tasks_stream, queues_stream}) {
+    auto info = broker::stream_info(conn, stream);
+    if (!info) return info.error();
+    if (info->clustered) return false;
+  }
+  return true;
+}
+
 } // namespace sy::pipeline

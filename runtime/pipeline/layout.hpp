@@ -132,4 +132,11 @@ expected<void> ensure_layout(broker::connection& conn, const layout_options& opt
 /// Blocking.
 expected<int> delete_queue_consumers(broker::connection& conn, std::string_view identity);
 
+/// Whether `sy_tasks` and the queues live on one standalone server (their
+/// stream info names no cluster). Such a server stores what one client
+/// connection publishes in the order it was sent, whatever the streams, so
+/// a router may write a sole fork's record and queue message together
+/// (docs/PIPELINE.md "A root forked for one identity"). Blocking.
+expected<bool> on_standalone_server(broker::connection& conn);
+
 } // namespace sy::pipeline

@@ -92,6 +92,9 @@ CAF_TEST_FIXTURE_SCOPE(cluster_tests, cluster_fixture)
 CAF_TEST(killing one of three servers mid run loses no task) {
   auto info = broker::stream_info(*conn, pipeline::queues_stream);
   CAF_REQUIRE(info.has_value());
+  // So a router queues a sole fork only once its record is stored.
+  CAF_CHECK(info->clustered);
+  CAF_CHECK(!*pipeline::on_standalone_server(*conn));
   node_process node{"[router]\ninstances = 1\n[[consumer]]\nidentity = \"work\"\n"
                     "plugin = \"sy.consumers.synthetic\"\nfilters = [{type = \"job\"}]\n"
                     "concurrency = 4\nconfig = { service_time_ms = 5 }\n",

@@ -76,6 +76,7 @@ CAF_TEST(ensure stream creates once and is idempotent) {
   auto info = stream_info(*conn, "SY_QUEUES");
   SY_REQUIRE(info);
   CAF_CHECK_EQUAL(info->messages, 0u);
+  CAF_CHECK(!info->clustered); // a standalone server (the cluster test sees the other case)
   CAF_CHECK(conn->js_publish({"sy.extra.x", "x", {}, {}, std::nullopt}, 2s));
 }
 
