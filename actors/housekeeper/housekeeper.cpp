@@ -20,6 +20,7 @@
 #include "runtime/task/resource_ref.hpp"
 #include "runtime/task/uid.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -193,6 +194,12 @@ void announce(housekeeper_state& st, const housekeeper_deps& deps, const houseke
   for (const auto& r : done.finished) {
     pending.finished_revisions.push_back(r.revision);
     if (!r.receiver.empty()) pending.finished_receivers.push_back(r.receiver);
+    // The root's record goes first, so that a removal cut short never
+    // leaves it alone: a Declared one left after its sole fork went would
+    // keep the analysis open for a replaying leader.
+    if (r.uid == done.root_uid)
+      std::rotate(pending.finished_revisions.begin(), pending.finished_revisions.end() - 1,
+                  pending.finished_revisions.end());
   }
   st.log->debug("[{}] analysis complete: {} finished, {} crashed", done.root_uid,
                 done.finished.size(), done.crashed.size());

@@ -307,8 +307,17 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
                   if (!r.error.empty())
                     return retry_later(self->state, deps, msg, "[" + t.uid + "] " + r.error);
                   auto record = found_task(r);
-                  if (record && record->status == task_status::declared)
+                  if (record && record->status == task_status::declared) {
+                    // A root without resources is routed as one without a
+                    // record (a producer that wrote one anyway): its sole
+                    // fork may have been routed, run and removed.
+                    if (t.uid == t.root_uid && is_unrecorded_root(t)) {
+                      auto receivers = receivers_of(self->state, t);
+                      return check_forks(self, deps, std::move(msg), std::move(t),
+                                         std::move(receivers));
+                    }
                     return route(self->state, deps, std::move(msg), std::move(t));
+                  }
                   if (record || t.uid != t.root_uid) return skip_routed(self->state, deps, msg, t);
                   if (!is_unrecorded_root(t))
                     return check_announced(self, deps, std::move(msg), std::move(t), std::nullopt);

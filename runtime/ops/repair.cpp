@@ -1,5 +1,6 @@
 #include "runtime/ops/repair.hpp"
 
+#include "runtime/pipeline/analysis_events.hpp"
 #include "runtime/pipeline/crashed_index.hpp"
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/task/codec.hpp"
@@ -27,6 +28,22 @@ expected<void> announce_cancel(session& s, const task& t) {
   return {};
 }
 
+/// Before the record of a crashed sole fork goes: while its analysis was
+/// never announced, that record is all that tells a housekeeper replaying
+/// `sy_tasks` that the root was routed, so the root gets the routed record
+/// its router did not write (create-only). Once announced, the
+/// announcement tells.
+expected<void> keep_routing(session& s, const task& crashed) {
+  if (!crashed.sole_fork || crashed.orig_uid != crashed.root_uid) return {};
+  auto announced = pipeline::last_analysis_event(*s.conn, crashed.root_uid);
+  if (!announced) return announced.error();
+  if (*announced) return {};
+  auto r = s.tasks->create(pipeline::task_key(crashed.root_uid, crashed.root_uid),
+                           encode(routed_root_of(crashed)));
+  if (!r && r.error().code != errc::conflict) return r.error();
+  return {};
+}
+
 } // namespace
 
 expected<std::string> retry(session& s, const task_record& crashed) {
@@ -46,9 +63,11 @@ expected<std::string> retry(session& s, const task_record& crashed) {
     return make_error(ack.error().code, "publishing the retry of " + crashed.t.uid + " to " +
                                             subject + ": " + ack.error().message);
   }
-  if (auto r = s.tasks->erase(crashed.key); !r)
-    return make_error(r.error().code, "retried " + crashed.t.uid + " as " + next.uid +
-                                          " but its record stays: " + r.error().message);
+  auto kept = keep_routing(s, crashed.t);
+  if (kept) kept = s.tasks->erase(crashed.key);
+  if (!kept)
+    return make_error(kept.error().code, "retried " + crashed.t.uid + " as " + next.uid +
+                                             " but its record stays: " + kept.error().message);
   (void)pipeline::unindex_crashed(*s.conn, crashed.t.uid); // a stale entry is dropped on reading
   return next.uid;
 }
@@ -87,6 +106,7 @@ expected<void> cancel(session& s, const std::string& uid) {
 }
 
 expected<void> remove_crashed(session& s, const task_record& crashed) {
+  if (auto r = keep_routing(s, crashed.t); !r) return r.error();
   if (auto r = s.tasks->erase(crashed.key); !r) return r.error();
   return pipeline::unindex_crashed(*s.conn, crashed.t.uid);
 }

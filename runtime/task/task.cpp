@@ -113,6 +113,7 @@ task fork_for(const task& unrouted, std::string_view identity) {
 
 task routed_record(const task& unrouted, std::vector<std::string> forks) {
   task t = unrouted;
+  t.sole_fork = false; // an external client may have set it
   t.status = task_status::finished;
   t.spawned = std::move(forks);
   t.last_update = unix_now();

@@ -210,6 +210,43 @@ CAF_TEST(a root forked for one identity is shown routed though only its fork is 
   CAF_CHECK_EQUAL(receivers(pair, "Finished"), (std::multiset<std::string>{"pair", "slow"}));
 }
 
+CAF_TEST(a crashed sole fork retried before its analysis ended leaves its root routed) {
+  // Its record was all that told the root was routed (no routed record);
+  // while the analysis is open the root gets one before that record goes.
+  auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  auto crash = [&](const task& root) {
+    auto fork = fork_for(root, "work");
+    fork.sole_fork = true;
+    fork.status = task_status::crashed;
+    fork.error = "boom";
+    CAF_REQUIRE(tasks.put(pipeline::task_key(fork), encode(fork)));
+    return fork;
+  };
+  auto open_root = make_task({{"type", "sample"}});
+  auto open_fork = crash(open_root);
+  auto child = derive_child(open_fork, {{"type", "report"}});
+  CAF_REQUIRE(tasks.put(pipeline::task_key(child), encode(child))); // still Declared
+  cli_json("retry " + open_fork.uid);
+  auto routed = tasks.get(pipeline::task_key(open_root));
+  CAF_REQUIRE(routed.has_value());
+  auto root_record = decode_task(routed->value);
+  CAF_REQUIRE(root_record.has_value());
+  CAF_CHECK_EQUAL(root_record->status, task_status::finished);
+  CAF_CHECK_EQUAL(root_record->spawned, std::vector<std::string>{open_fork.uid});
+  CAF_CHECK(!tasks.get(pipeline::task_key(open_fork)).has_value());
+  // Once announced, the announcement tells: no record is made up.
+  auto done_root = make_task({{"type", "sample"}});
+  auto done_fork = crash(done_root);
+  CAF_REQUIRE(conn->js_publish({pipeline::analysis_event_subject(done_root.uid),
+                                R"({"root_uid": ")" + done_root.uid + R"(", "tasks": []})",
+                                {},
+                                {},
+                                std::nullopt},
+                               std::chrono::seconds{2}));
+  cli_json("retry " + done_fork.uid);
+  CAF_CHECK(!tasks.get(pipeline::task_key(done_root)).has_value());
+}
+
 CAF_TEST(cancel records an unfinished task Crashed once) {
   auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
   auto t = fork_for(make_task({{"type", "sample"}}), "work");
