@@ -173,13 +173,15 @@ CAF_TEST(a root forked for one identity is shown routed though only its fork is 
   auto root = send({{"type", "sample"}});
   auto fork = fork_uid(root, "slow");
   auto tasks = *broker::kv_bucket::open(conn, pipeline::tasks_bucket);
-  std::optional<task> recorded;
-  for (int i = 0; i < 50 && !recorded; ++i) {
-    if (auto r = tasks.get(pipeline::task_key(root, fork)); r && decode_task(r->value))
-      recorded = *decode_task(r->value);
-    else
+  // The record under `key`, polled for up to 5 s.
+  auto wait_record = [&tasks](const std::string& key) -> std::optional<task> {
+    for (int i = 0; i < 50; ++i) {
+      if (auto r = tasks.get(key); r && decode_task(r->value)) return *decode_task(r->value);
       std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
+    }
+    return std::nullopt;
+  };
+  auto recorded = wait_record(pipeline::task_key(root, fork));
   CAF_REQUIRE(recorded.has_value());
   CAF_CHECK(recorded->sole_fork);
   CAF_CHECK(!tasks.get(pipeline::task_key(root, root)).has_value());
@@ -191,13 +193,7 @@ CAF_TEST(a root forked for one identity is shown routed though only its fork is 
   CAF_CHECK_EQUAL(tree["tasks"].size(), 2u);
   // Forked for two identities, a root gets its routed record.
   auto pair = send({{"type", "sample"}, {"kind", "pair"}});
-  std::optional<task> routed;
-  for (int i = 0; i < 50 && !routed; ++i) {
-    if (auto r = tasks.get(pipeline::task_key(pair, pair)); r && decode_task(r->value))
-      routed = *decode_task(r->value);
-    else
-      std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
+  auto routed = wait_record(pipeline::task_key(pair, pair));
   CAF_REQUIRE(routed.has_value());
   CAF_CHECK_EQUAL(routed->status, task_status::finished);
   CAF_CHECK_EQUAL(routed->spawned.size(), 2u);

@@ -67,6 +67,23 @@ std::optional<std::string> set_no_ack(broker::connection& conn, const std::strin
   return std::nullopt;
 }
 
+/// A node with one router, logging at debug level, and consumer `a` of
+/// "job" tasks.
+std::string debug_routing_node() {
+  return "[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
+         pipeline_fixture::consumer("a", R"([{type = "job"}])");
+}
+
+/// Records the only fork of `root`, for `a`, in `status`, as an earlier
+/// routing of it did.
+task record_sole_fork(broker::kv_bucket& tasks, const task& root, task_status status) {
+  auto fork = fork_for(root, "a");
+  fork.sole_fork = true;
+  fork.status = status;
+  CAF_REQUIRE(tasks.create(pipeline::task_key(fork), encode(fork)));
+  return fork;
+}
+
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(pipeline_tests, pipeline_fixture)
@@ -634,9 +651,7 @@ CAF_TEST(a root published without a record is routed again when its routing was 
 
 CAF_TEST(a redelivered root without a record whose analysis was announced is not routed again) {
   // Routed, completed and removed; only its ack was lost.
-  node_process node{"[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
-                        consumer("a", R"([{type = "job"}])"),
-                    server.url()};
+  node_process node{debug_routing_node(), server.url()};
   CAF_REQUIRE(node.wait_for_log("running"));
   CAF_REQUIRE_EQUAL(node.stop(), 0);
   auto root = make_task({{"type", "job"}});
@@ -658,17 +673,13 @@ CAF_TEST(a redelivered root without a record whose analysis was announced is not
 CAF_TEST(a redelivered root whose sole fork was recorded but not queued is queued) {
   // The earlier attempt created the record of the root's only fork, then
   // its router died before publishing the fork.
-  node_process node{"[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
-                        consumer("a", R"([{type = "job"}])"),
-                    server.url()};
+  node_process node{debug_routing_node(), server.url()};
   CAF_REQUIRE(node.wait_for_log("running"));
   CAF_REQUIRE_EQUAL(node.stop(), 0);
   auto root = make_task({{"type", "job"}});
-  auto fork = fork_for(root, "a");
-  fork.sole_fork = true;
   auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
   CAF_REQUIRE(tasks.has_value());
-  CAF_REQUIRE(tasks->create(pipeline::task_key(fork), encode(fork)));
+  auto fork = record_sole_fork(*tasks, root, task_status::spawned);
   publish_unrecorded_and_redeliver(*conn, root);
   node.restart();
   REQUIRE_EVENT(root.uid, node);
@@ -679,18 +690,13 @@ CAF_TEST(a redelivered root whose sole fork was recorded but not queued is queue
 
 CAF_TEST(a redelivered root whose sole fork ended is not routed again) {
   // Routed to one identity and run; only the root's ack was lost.
-  node_process node{"[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
-                        consumer("a", R"([{type = "job"}])"),
-                    server.url()};
+  node_process node{debug_routing_node(), server.url()};
   CAF_REQUIRE(node.wait_for_log("running"));
   CAF_REQUIRE_EQUAL(node.stop(), 0);
   auto root = make_task({{"type", "job"}});
-  auto fork = fork_for(root, "a");
-  fork.sole_fork = true;
-  fork.status = task_status::finished;
   auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
   CAF_REQUIRE(tasks.has_value());
-  CAF_REQUIRE(tasks->create(pipeline::task_key(fork), encode(fork)));
+  auto fork = record_sole_fork(*tasks, root, task_status::finished);
   publish_unrecorded_and_redeliver(*conn, root);
   node.restart();
   CAF_CHECK(node.wait_for_log("[" + root.uid + "] already routed, acking the redelivery"));
