@@ -696,7 +696,7 @@ CAF_TEST(a redelivered root whose sole fork ended is not routed again) {
   auto root = make_task({{"type", "job"}});
   auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
   CAF_REQUIRE(tasks.has_value());
-  auto fork = record_sole_fork(*tasks, root, task_status::finished);
+  record_sole_fork(*tasks, root, task_status::finished);
   publish_unrecorded_and_redeliver(*conn, root);
   node.restart();
   CAF_CHECK(node.wait_for_log("[" + root.uid + "] already routed, acking the redelivery"));
