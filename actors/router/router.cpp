@@ -311,7 +311,7 @@ router_actor::behavior_type router(router_actor::stateful_pointer<router_state> 
                     // A root without resources is routed as one without a
                     // record (a producer that wrote one anyway): its sole
                     // fork may have been routed, run and removed.
-                    if (t.uid == t.root_uid && is_unrecorded_root(t)) {
+                    if (is_unrecorded_root(t)) {
                       auto receivers = receivers_of(self->state, t);
                       return check_forks(self, deps, std::move(msg), std::move(t),
                                          std::move(receivers));
