@@ -44,8 +44,14 @@ struct route_job : std::enable_shared_from_this<route_job> {
   /// A root without a record, forked for one identity: its fork's record
   /// stands for the routed record (`task::sole_fork`).
   bool sole = false;
-  /// The sole fork's record was created by this job, not found there.
+  /// The sole fork's record was created by this job, not found there, as
+  /// this revision.
   std::atomic<bool> created{false};
+  std::atomic<std::uint64_t> created_revision{0};
+  /// The stream had the fork's queue message already (a duplicate).
+  std::atomic<bool> queued_before{false};
+  /// Only publishes again a sole fork an earlier attempt recorded.
+  bool republish = false;
   std::atomic<int> pending{0};
   std::atomic<bool> failed{false};
   std::string first_error;
@@ -66,14 +72,39 @@ struct route_job : std::enable_shared_from_this<route_job> {
       deps.pull_credit->release(*msg);
       return;
     }
-    // A sole fork's record found there may be an earlier attempt's that
-    // forked the task for more identities: it does not tell.
-    if (sole && created) {
+    if (sole && created && queued_before) return take_back_record();
+    // A sole fork's record this job found there may be an earlier
+    // attempt's that forked the task for more identities: it does not tell.
+    if (sole && (created || republish)) {
       (void)msg->ack();
       deps.pull_credit->release(*msg);
       return;
     }
     mark_routed();
+  }
+
+  /// A sole fork queued by an earlier attempt whose record create was lost
+  /// or refused: this attempt's record may be created after the fork ran
+  /// and its analysis was announced and removed, and would then stay
+  /// Spawned for good. So it goes again unless the worker wrote over it;
+  /// the worker's own records bring the fork back.
+  void take_back_record() {
+    auto self = shared_from_this();
+    deps.tasks->erase_async(
+        pipeline::task_key(unrouted.root_uid, forks.front()),
+        [self](expected<std::uint64_t> erased) {
+          if (erased || erased.error().code == errc::conflict)
+            log::get("router")->debug("[{}] {} was queued before its record: record taken back",
+                                      self->unrouted.uid, self->forks.front());
+          else
+            log::get("router")->warn("[{}] {} was queued before its record, which stays: {}; if "
+                                     "the fork already ran, cancel it",
+                                     self->unrouted.uid, self->forks.front(),
+                                     erased.error().message);
+          (void)self->msg->ack();
+          self->deps.pull_credit->release(*self->msg);
+        },
+        created_revision.load());
   }
 
   /// Overwrites the unrouted record as Finished: routing is done and the
@@ -99,7 +130,10 @@ struct route_job : std::enable_shared_from_this<route_job> {
     out.data = std::move(bytes);
     out.msg_id = fork.uid;
     deps.conn->js_publish_async(out, [self = shared_from_this()](expected<broker::pub_ack> ack) {
-      if (!ack) self->fail("publish: " + ack.error().message);
+      if (!ack)
+        self->fail("publish: " + ack.error().message);
+      else if (ack->duplicate)
+        self->queued_before = true;
       self->step_done();
     });
   }
@@ -179,6 +213,7 @@ void route(router_state& st, const router_deps& deps, delivery msg, task unroute
         [job, fork = after_record ? std::optional<task>{fork} : std::nullopt,
          bytes = after_record ? bytes : std::string{}](expected<std::uint64_t> stored) {
           if (stored) {
+            job->created_revision = *stored;
             job->created = true;
           } else if (stored.error().code != errc::conflict) {
             job->fail("record: " + stored.error().message);
@@ -201,7 +236,7 @@ void republish_sole_fork(const router_deps& deps, delivery msg, task unrouted,
   job->msg = std::move(msg);
   job->unrouted = std::move(unrouted);
   job->sole = true;
-  job->created = true; // as good as: the record says the routing is done
+  job->republish = true;
   job->pending = 1;
   auto fork = fork_for(job->unrouted, existing.receiver);
   fork.sole_fork = true;

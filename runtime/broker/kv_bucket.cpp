@@ -236,8 +236,9 @@ void kv_bucket::update_async(std::string_view key, std::string_view value, std::
              std::move(done));
 }
 
-void kv_bucket::erase_async(std::string_view key, kv_write_handler done) {
-  publish_kv(*conn_, {prefix_ + std::string(key), {}, {{"KV-Operation", "DEL"}}, {}, std::nullopt},
+void kv_bucket::erase_async(std::string_view key, kv_write_handler done,
+                            std::optional<std::uint64_t> revision) {
+  publish_kv(*conn_, {prefix_ + std::string(key), {}, {{"KV-Operation", "DEL"}}, {}, revision},
              std::move(done));
 }
 

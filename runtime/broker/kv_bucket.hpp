@@ -96,8 +96,10 @@ public:
   /// a deleted key). A mismatch is `errc::conflict`.
   void update_async(std::string_view key, std::string_view value, std::uint64_t revision,
                     kv_write_handler done);
-  /// Asynchronous delete marker.
-  void erase_async(std::string_view key, kv_write_handler done);
+  /// Asynchronous delete marker; with a `revision`, only if that is the
+  /// key's latest one (`errc::conflict` otherwise).
+  void erase_async(std::string_view key, kv_write_handler done,
+                   std::optional<std::uint64_t> revision = std::nullopt);
 
   /// Watches keys matching `pattern`; see `kv_watcher`.
   expected<kv_watcher> watch(std::string_view pattern, kv_watch_handler handler,

@@ -688,6 +688,31 @@ CAF_TEST(a redelivered root whose sole fork was recorded but not queued is queue
   CAF_CHECK(!tasks->get(pipeline::task_key(root)).has_value());
 }
 
+CAF_TEST(
+    a redelivered root whose sole fork was queued without its record takes back the one it makes) {
+  // The earlier attempt's record create was lost while its fork's publish
+  // was stored. The record the redelivery creates could come after the
+  // fork ran and its analysis was removed, so the router takes it back;
+  // the fork's own records follow when it runs.
+  node_process node{"[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
+                        consumer("a", R"([{type = "job"}])", "{ service_time_ms = 1000 }"),
+                    server.url()};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  CAF_REQUIRE_EQUAL(node.stop(), 0);
+  auto root = make_task({{"type", "job"}});
+  auto fork = fork_for(root, "a");
+  fork.sole_fork = true;
+  CAF_REQUIRE(conn->js_publish(
+      {pipeline::queue_subject("a", fork.priority), encode(fork), {}, fork.uid, std::nullopt},
+      std::chrono::seconds{2}));
+  publish_unrecorded_and_redeliver(*conn, root);
+  node.restart();
+  CAF_CHECK(node.wait_for_log("[" + root.uid + "] " + fork.uid +
+                              " was queued before its record: record taken back"));
+  REQUIRE_EVENT(root.uid, node);
+  CAF_CHECK_EQUAL(receivers(root.uid, "Finished"), names{"a"});
+}
+
 CAF_TEST(a redelivered root whose sole fork ended is not routed again) {
   // Routed to one identity and run; only the root's ack was lost.
   node_process node{debug_routing_node(), server.url()};

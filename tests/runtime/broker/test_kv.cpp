@@ -120,6 +120,12 @@ CAF_TEST(async puts are listed by pattern) {
   CAF_CHECK_EQUAL(cas_ok.load(), 1);
   CAF_CHECK_EQUAL(cas_conflict.load(), 1);
   CAF_CHECK_EQUAL(value_of("a.7"), "cas");
+  // A delete marker only over the revision given.
+  cas_ok = cas_conflict = cas_other = 0;
+  kv->erase_async("a.7", count, current->revision); // stale: "cas" was written since
+  CAF_CHECK(wait_until([&] { return cas_ok + cas_conflict + cas_other == 1; }));
+  CAF_CHECK_EQUAL(cas_conflict.load(), 1);
+  CAF_CHECK_EQUAL(value_of("a.7"), "cas");
   std::atomic<bool> erased{false};
   kv->erase_async("a.7", [&](sy::expected<std::uint64_t> r) { erased = static_cast<bool>(r); });
   CAF_CHECK(wait_until([&] { return erased.load(); }));
