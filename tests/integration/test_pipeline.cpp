@@ -68,10 +68,10 @@ std::optional<std::string> set_no_ack(broker::connection& conn, const std::strin
 }
 
 /// A node with one router, logging at debug level, and consumer `a` of
-/// "job" tasks.
-std::string debug_routing_node() {
+/// "job" tasks (synthetic, with `config`).
+std::string debug_routing_node(const std::string& config = "{}") {
   return "[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
-         pipeline_fixture::consumer("a", R"([{type = "job"}])");
+         pipeline_fixture::consumer("a", R"([{type = "job"}])", config);
 }
 
 /// Records the only fork of `root`, for `a`, in `status`, as an earlier
@@ -694,9 +694,7 @@ CAF_TEST(
   // was stored. The record the redelivery creates could come after the
   // fork ran and its analysis was removed, so the router takes it back;
   // the fork's own records follow when it runs.
-  node_process node{"[router]\ninstances = 1\n[log]\nlevels = { router = \"debug\" }\n" +
-                        consumer("a", R"([{type = "job"}])", "{ service_time_ms = 1000 }"),
-                    server.url()};
+  node_process node{debug_routing_node("{ service_time_ms = 1000 }"), server.url()};
   CAF_REQUIRE(node.wait_for_log("running"));
   CAF_REQUIRE_EQUAL(node.stop(), 0);
   auto root = make_task({{"type", "job"}});
