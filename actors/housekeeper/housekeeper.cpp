@@ -191,15 +191,13 @@ void announce(housekeeper_state& st, const housekeeper_deps& deps, const houseke
   publish_event(st, deps, id, event);
   auto& pending = st.announcing[id];
   pending.event = std::move(event);
+  auto& revisions = pending.finished_revisions;
   for (const auto& r : done.finished) {
-    pending.finished_revisions.push_back(r.revision);
-    if (!r.receiver.empty()) pending.finished_receivers.push_back(r.receiver);
     // The root's record goes first, so that a removal cut short never
     // leaves it alone: a Declared one left after its sole fork went would
     // keep the analysis open for a replaying leader.
-    if (r.uid == done.root_uid)
-      std::rotate(pending.finished_revisions.begin(), pending.finished_revisions.end() - 1,
-                  pending.finished_revisions.end());
+    revisions.insert(r.uid == done.root_uid ? revisions.begin() : revisions.end(), r.revision);
+    if (!r.receiver.empty()) pending.finished_receivers.push_back(r.receiver);
   }
   st.log->debug("[{}] analysis complete: {} finished, {} crashed", done.root_uid,
                 done.finished.size(), done.crashed.size());
