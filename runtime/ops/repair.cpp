@@ -34,7 +34,7 @@ expected<void> announce_cancel(session& s, const task& t) {
 /// its router did not write (create-only). Once announced, the
 /// announcement tells.
 expected<void> keep_routing(session& s, const task& crashed) {
-  if (!crashed.sole_fork || crashed.orig_uid != crashed.root_uid) return {};
+  if (!is_sole_fork_of_root(crashed)) return {};
   auto announced = pipeline::last_analysis_event(*s.conn, crashed.root_uid);
   if (!announced) return announced.error();
   if (*announced) return {};

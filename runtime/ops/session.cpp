@@ -42,7 +42,7 @@ expected<std::vector<task_record>> read_analysis(broker::kv_bucket& tasks,
                               [&](const task_record& r) { return r.t.uid == root; });
   if (has_root) return records;
   for (const auto& r : *records) {
-    if (r.t.sole_fork && r.t.orig_uid == root) {
+    if (is_sole_fork_of_root(r.t)) {
       records->push_back({pipeline::task_key(root, root), 0, routed_root_of(r.t)});
       break;
     }

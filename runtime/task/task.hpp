@@ -112,9 +112,16 @@ task fork_for(const task& unrouted, std::string_view identity);
 /// same task, Finished, with its forks in `spawned`.
 task routed_record(const task& unrouted, std::vector<std::string> forks);
 
-/// The routed record of the root that `sole_fork` (a fork with
-/// `task::sole_fork` set) was forked from, which its router did not write:
-/// what `routed_record` would have given, as of the fork's `last_update`.
+/// Whether `t` is the sole fork of its root (`task::sole_fork`, forked
+/// from the root itself): its record stands for the root's routed record.
+inline bool is_sole_fork_of_root(const task& t) {
+  return t.sole_fork && t.orig_uid == t.root_uid;
+}
+
+/// The routed record of the root that `sole_fork` (a task for which
+/// `is_sole_fork_of_root` holds) was forked from, which its router did not
+/// write: what `routed_record` would have given, as of the fork's
+/// `last_update`.
 task routed_root_of(const task& sole_fork);
 
 /// Creates the retry of a crashed task: new random uid, `orig_uid` = the
