@@ -10,6 +10,7 @@ using delivered_atom = caf::atom_constant<caf::atom("delivered")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using started_atom = caf::atom_constant<caf::atom("started")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
 using last_run_atom = caf::atom_constant<caf::atom("lastrun")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;

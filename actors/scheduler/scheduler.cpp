@@ -77,6 +77,8 @@ struct scheduler_state {
   std::vector<worker_actor> idle;
   /// A `started_atom` is on its way (see `record_started`).
   bool started_check_due = false;
+  /// A `timeout_atom` is on its way (see `check_timeouts`).
+  bool timeout_check_due = false;
   /// Commits started and not yet done.
   int committing = 0;
   /// Set by a graceful stop; answered once nothing is in flight.
@@ -257,8 +259,10 @@ void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_op
   dispatch(self, deps, opts);
 }
 
-void on_failure(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
-                const std::string& uid, const caf::error& e) {
+/// Ends the task `uid` runs as Crashed with `why`, and replaces its worker
+/// (a timed-out one may never return).
+void replace_worker(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
+                    const std::string& uid, const std::string& why) {
   auto& st = self->state;
   auto i = st.in_flight.find(uid);
   if (i == st.in_flight.end()) return;
@@ -266,9 +270,6 @@ void on_failure(self_pointer self, const scheduler_deps& deps, const scheduler_o
   st.in_flight.erase(i);
   deps.metrics->of(opts.own_bind.identity).in_flight--;
   f.cancelled->store(true);
-  std::string why = e == caf::sec::request_timeout
-                        ? "timed out after " + std::to_string(opts.task_timeout.count()) + " ms"
-                        : "worker failed: " + self->system().render(e);
   st.log->warn("[{} {} {}] {}; replacing the worker", f.job.uid, f.job.root_uid,
                opts.own_bind.identity, why);
   // The old worker finishes in the background; its late result is dropped.
@@ -278,6 +279,41 @@ void on_failure(self_pointer self, const scheduler_deps& deps, const scheduler_o
   start_commit(self, deps, opts, std::move(f.msg), outcome{std::move(f.job), true, why, {}});
   end_updates(self, deps, opts, std::move(f.updates), ran, true, why);
   dispatch(self, deps, opts);
+}
+
+/// Has `timeout_atom` sent when a task is due to time out in `wait`, unless
+/// one is on its way for an earlier task. One timer for all tasks: a
+/// request timeout per task woke CAF's clock thread twice for each.
+void arm_timeout_check(self_pointer self, std::chrono::milliseconds wait) {
+  if (self->state.timeout_check_due) return;
+  self->state.timeout_check_due = true;
+  self->delayed_send(self, wait, timeout_atom::value);
+}
+
+/// Ends the tasks that have run longer than `task_timeout` as Crashed;
+/// checks again when the next one is due.
+void check_timeouts(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
+  auto& st = self->state;
+  st.timeout_check_due = false;
+  auto limit = std::chrono::duration<double>(opts.task_timeout).count();
+  auto now = unix_now();
+  std::vector<std::string> expired;
+  double next_due = 0;
+  for (const auto& [uid, f] : st.in_flight) {
+    if (!f.worker) continue; // leased: its lease ends it
+    auto due = f.started_at + limit;
+    if (due <= now)
+      expired.push_back(uid);
+    else
+      next_due = next_due == 0 ? due : std::min(next_due, due);
+  }
+  if (next_due != 0) {
+    auto wait = std::chrono::duration<double>(next_due - now + 0.001);
+    arm_timeout_check(self, std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+  }
+  auto why = "timed out after " + std::to_string(opts.task_timeout.count()) + " ms";
+  for (const auto& uid : expired)
+    replace_worker(self, deps, opts, uid, why);
 }
 
 /// Counts the task `h` holds in flight and marks it Started. Its record is
@@ -366,14 +402,22 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
       st.started_check_due = true;
       self->delayed_send(self, opts.record_started_after, started_atom::value);
     }
+    arm_timeout_check(self, opts.task_timeout);
     auto uid = t.uid;
-    self->request(w, opts.task_timeout, run_atom::value, std::move(order))
+    self->request(w, caf::infinite, run_atom::value, std::move(order))
         .then(
-            [self, deps, opts](const work_result& r) {
+            [self, deps, opts, w](const work_result& r) {
+              // A worker replaced after a timeout may still answer.
+              auto i = self->state.in_flight.find(r.uid);
+              if (i == self->state.in_flight.end() || i->second.worker != w) return;
               auto batch = batch_writes_of(self);
               on_result(self, deps, opts, r);
             },
-            [self, deps, opts, uid](const caf::error& e) { on_failure(self, deps, opts, uid, e); });
+            [self, deps, opts, uid, w](const caf::error& e) {
+              auto i = self->state.in_flight.find(uid);
+              if (i == self->state.in_flight.end() || i->second.worker != w) return;
+              replace_worker(self, deps, opts, uid, "worker failed: " + self->system().render(e));
+            });
   }
 }
 
@@ -720,6 +764,7 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
         on_delivered(self, deps, opts, std::move(msg));
       },
       [self, deps, opts](started_atom) { record_started(self, deps, opts); },
+      [self, deps, opts](timeout_atom) { check_timeouts(self, deps, opts); },
       [self, deps, opts](tick_atom) {
         heartbeat_all(self->state, deps);
         forget_expired_cancels(self->state);

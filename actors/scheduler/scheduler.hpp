@@ -97,8 +97,8 @@ struct scheduler_deps {
 /// true` hands back in-flight tasks too and replies at once.
 using scheduler_actor =
     caf::typed_actor<caf::reacts_to<delivered_atom, delivery>, caf::reacts_to<tick_atom>,
-                     caf::reacts_to<started_atom>, caf::reacts_to<committed_atom>,
-                     caf::reacts_to<heartbeat_atom, std::string>,
+                     caf::reacts_to<started_atom>, caf::reacts_to<timeout_atom>,
+                     caf::reacts_to<committed_atom>, caf::reacts_to<heartbeat_atom, std::string>,
                      caf::reacts_to<binds_atom, bind_update>,
                      caf::reacts_to<last_run_atom, std::string, double>,
                      caf::replies_to<pop_atom, int>::with<lease_batch>,

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -180,6 +181,45 @@ header_list jetstream_headers(const outgoing_message& msg) {
   return out;
 }
 
+namespace {
+
+void skip_spaces(std::string_view& text) {
+  while (!text.empty() && text.front() == ' ')
+    text.remove_prefix(1);
+}
+
+/// Drops `expected` from the front of `text` (after any spaces), if it is there.
+bool take(std::string_view& text, std::string_view expected) {
+  skip_spaces(text);
+  if (text.substr(0, expected.size()) != expected) return false;
+  text.remove_prefix(expected.size());
+  return true;
+}
+
+} // namespace
+
+std::optional<pub_ack> read_plain_pub_ack(std::string_view text) {
+  if (!take(text, "{\"stream\":\"")) return std::nullopt;
+  auto quote = text.find('"');
+  if (quote == std::string_view::npos || quote == 0) return std::nullopt;
+  auto name = text.substr(0, quote);
+  if (name.find('\\') != std::string_view::npos) return std::nullopt; // escaped: not plain
+  text.remove_prefix(quote + 1);
+  if (!take(text, ",") || !take(text, "\"seq\":")) return std::nullopt;
+  skip_spaces(text);
+  pub_ack ack;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), ack.seq);
+  if (err != std::errc{} || ack.seq == 0) return std::nullopt;
+  text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+  if (take(text, ",")) {
+    if (!take(text, "\"duplicate\":") || !take(text, "true")) return std::nullopt;
+    ack.duplicate = true;
+  }
+  if (!take(text, "}") || !text.empty()) return std::nullopt;
+  ack.stream = std::string{name};
+  return ack;
+}
+
 expected<pub_ack> parse_pub_ack(const message& reply, std::string_view subject) {
   auto what = [&](std::string_view detail) {
     std::string text = "publish to ";
@@ -194,6 +234,7 @@ expected<pub_ack> parse_pub_ack(const message& reply, std::string_view subject) 
     return make_error(errc::unavailable, what("unexpected status " + std::to_string(status) + " " +
                                               reply.header("Description").value_or("")));
   }
+  if (auto plain = read_plain_pub_ack(reply.data())) return std::move(*plain);
   auto doc = nlohmann::json::parse(reply.data(), nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return make_error(errc::internal,

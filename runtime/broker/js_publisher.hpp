@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 namespace sy::broker {
 
@@ -56,6 +58,13 @@ private:
 /// `msg.headers` with the JetStream ones `msg` asks for (`Nats-Msg-Id`,
 /// `Nats-Expected-Last-Subject-Sequence`), which replace any of the same name.
 header_list jetstream_headers(const outgoing_message& msg);
+
+/// Reads a pub ack of the form nats-server sends for a stored message,
+/// `{"stream":"S", "seq":N}` with `,"duplicate": true` when it was one
+/// (spaces as any version puts them), without a JSON parser: `parse_pub_ack`
+/// takes this path for nearly every reply. Anything else (an API error, a
+/// domain) is left to the parser: nullopt.
+std::optional<pub_ack> read_plain_pub_ack(std::string_view text);
 
 /// Parses a JetStream publish reply (a pub ack JSON, an API error or a 503
 /// no-responders status) for a message published to `subject`.

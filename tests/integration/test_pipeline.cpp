@@ -484,6 +484,21 @@ CAF_TEST(a task past its timeout is recorded Crashed) {
   CAF_CHECK(node.wait_for_log("timed out after 200 ms; replacing the worker"));
 }
 
+CAF_TEST(tasks started at different times each time out after task_timeout) {
+  node_process node{"[router]\ninstances = 1\n" +
+                        consumer("hangs", R"([{type = "job"}])", "{ service_time_ms = 4000 }") +
+                        "task_timeout = \"400ms\"\n",
+                    server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto first = send({{"type", "job"}});
+  std::this_thread::sleep_for(std::chrono::milliseconds{200}); // the second starts later
+  auto second = send({{"type", "job"}});
+  REQUIRE_EVENT(first, node);
+  REQUIRE_EVENT(second, node);
+  CAF_CHECK_EQUAL(receivers(first, "Crashed"), names{"hangs"});
+  CAF_CHECK_EQUAL(receivers(second, "Crashed"), names{"hangs"});
+}
+
 CAF_TEST(a running task is recorded Started once it ran record_started_after) {
   node_process node{"[router]\ninstances = 1\n" +
                         consumer("slow", R"([{type = "job"}])", "{ service_time_ms = 2500 }") +

@@ -1,6 +1,7 @@
 #define CAF_SUITE runtime.broker.jetstream
 #include "caf/test/unit_test.hpp"
 #include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/js_publisher.hpp"
 #include "runtime/broker/stream_spec.hpp"
 #include "tests/runtime/broker/broker_fixture.hpp"
 
@@ -271,3 +272,24 @@ CAF_TEST(pages through one subject by sequence and counts subjects) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+CAF_TEST(pub acks as nats - server versions write them are read without a JSON parser) {
+  auto spaced = read_plain_pub_ack(R"({"stream":"SY_QUEUES", "seq":42})"); // 2.9
+  SY_REQUIRE(spaced);
+  CAF_CHECK_EQUAL(spaced->stream, "SY_QUEUES");
+  CAF_CHECK_EQUAL(spaced->seq, 42u);
+  CAF_CHECK(!spaced->duplicate);
+  auto dup = read_plain_pub_ack(R"({"stream":"KV_sy_tasks","seq":7,"duplicate": true})");
+  SY_REQUIRE(dup);
+  CAF_CHECK_EQUAL(dup->stream, "KV_sy_tasks");
+  CAF_CHECK_EQUAL(dup->seq, 7u);
+  CAF_CHECK(dup->duplicate);
+  // Left to the JSON parser: a domain, an error, anything unexpected.
+  CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "domain":"hub", "seq":1})"));
+  CAF_CHECK(!read_plain_pub_ack(R"({"error":{"code":503,"err_code":10077}})"));
+  CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":1, "duplicate": false})"));
+  CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":1} )"));
+  CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":0})"));
+  CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":-1})"));
+  CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":12)"));
+}
