@@ -55,6 +55,11 @@ struct flight {
 } // namespace
 
 struct scheduler_state {
+  /// What the actor was spawned with, for the handlers of its requests to
+  /// workers: a copy captured by each handler copied the bind, filters
+  /// included, twice for every task.
+  scheduler_deps deps;
+  scheduler_options opts;
   /// The queue's order (the scheduler plugin) and its ranker.
   std::shared_ptr<scheduler> order;
   std::shared_ptr<ranker> rank;
@@ -406,17 +411,20 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
     auto uid = t.uid;
     self->request(w, caf::infinite, run_atom::value, std::move(order))
         .then(
-            [self, deps, opts, w](const work_result& r) {
+            [self, w](const work_result& r) {
+              auto& st = self->state;
               // A worker replaced after a timeout may still answer.
-              auto i = self->state.in_flight.find(r.uid);
-              if (i == self->state.in_flight.end() || i->second.worker != w) return;
+              auto i = st.in_flight.find(r.uid);
+              if (i == st.in_flight.end() || i->second.worker != w) return;
               auto batch = batch_writes_of(self);
-              on_result(self, deps, opts, r);
+              on_result(self, st.deps, st.opts, r);
             },
-            [self, deps, opts, uid, w](const caf::error& e) {
-              auto i = self->state.in_flight.find(uid);
-              if (i == self->state.in_flight.end() || i->second.worker != w) return;
-              replace_worker(self, deps, opts, uid, "worker failed: " + self->system().render(e));
+            [self, uid, w](const caf::error& e) {
+              auto& st = self->state;
+              auto i = st.in_flight.find(uid);
+              if (i == st.in_flight.end() || i->second.worker != w) return;
+              replace_worker(self, st.deps, st.opts, uid,
+                             "worker failed: " + self->system().render(e));
             });
   }
 }
@@ -744,6 +752,8 @@ void expire_lease(self_pointer self, const scheduler_deps& deps, const scheduler
 scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
                                          scheduler_deps deps, scheduler_options opts) {
   self->state.log = log::get("scheduler." + opts.own_bind.identity);
+  self->state.deps = deps;
+  self->state.opts = opts;
   self->state.order = deps.order;
   self->state.rank = deps.rank;
   watch_runs(self, deps, opts);
