@@ -48,6 +48,9 @@ struct flight {
   std::string lease;
   double lease_until = 0;
   double started_at = 0;
+  /// When its worker got it, for `task_timeout` (a steady clock: a step of
+  /// the system clock must not end running tasks).
+  std::chrono::steady_clock::time_point dispatched;
   /// Its Started record was written.
   bool started_recorded = false;
 };
@@ -55,14 +58,12 @@ struct flight {
 } // namespace
 
 struct scheduler_state {
-  /// What the actor was spawned with, for the handlers of its requests to
-  /// workers: a copy captured by each handler copied the bind, filters
-  /// included, twice for every task.
+  /// What the actor was spawned with, among them the queue's order (the
+  /// scheduler plugin) and its ranker. The handlers of its requests to
+  /// workers read them here: a copy captured by each handler copied the
+  /// bind, filters included, twice for every task.
   scheduler_deps deps;
   scheduler_options opts;
-  /// The queue's order (the scheduler plugin) and its ranker.
-  std::shared_ptr<scheduler> order;
-  std::shared_ptr<ranker> rank;
   /// What `order` holds, by ticket.
   std::unordered_map<std::uint64_t, held> waiting;
   std::uint64_t last_ticket = 0;
@@ -137,7 +138,7 @@ bool offer(self_pointer self, const scheduler_deps& deps, const scheduler_option
 std::optional<held> pop_best(self_pointer self, const scheduler_deps& deps,
                              const scheduler_options& opts) {
   auto& st = self->state;
-  auto ticket = st.order->pop();
+  auto ticket = st.deps.order->pop();
   if (!ticket) return std::nullopt;
   auto i = st.waiting.find(*ticket);
   if (i == st.waiting.end()) {
@@ -200,7 +201,7 @@ void record_run(scheduler_state& st, const scheduler_deps& deps, const scheduler
 /// (and before this one started) count too.
 void watch_runs(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
   auto& st = self->state;
-  if (!deps.runs || !st.rank->uses_last_run()) return;
+  if (!deps.runs || !st.deps.rank->uses_last_run()) return;
   auto prefix = pipeline::identity_token(opts.own_bind.identity) + ".";
   scheduler_actor me = self;
   auto watch = deps.runs->watch(prefix + ">", [me, prefix](const broker::kv_entry& e) {
@@ -256,7 +257,7 @@ void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_op
   if (r.crashed)
     st.log->warn("[{} {} {}] crashed: {}", f.job.uid, f.job.root_uid, opts.own_bind.identity,
                  r.error);
-  if (!r.crashed && st.rank->uses_last_run()) record_run(st, deps, opts, f.job);
+  if (!r.crashed && st.deps.rank->uses_last_run()) record_run(st, deps, opts, f.job);
   auto ran = f.job.uid;
   start_commit(self, deps, opts, std::move(f.msg),
                outcome{std::move(f.job), r.crashed, r.error, r.children});
@@ -264,8 +265,9 @@ void on_result(self_pointer self, const scheduler_deps& deps, const scheduler_op
   dispatch(self, deps, opts);
 }
 
-/// Ends the task `uid` runs as Crashed with `why`, and replaces its worker
-/// (a timed-out one may never return).
+/// Ends the task `uid` as Crashed with `why` and replaces the worker that
+/// runs it. A timed-out worker may never return: its thread, and the
+/// handler of its request, stay until it does.
 void replace_worker(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts,
                     const std::string& uid, const std::string& why) {
   auto& st = self->state;
@@ -286,36 +288,37 @@ void replace_worker(self_pointer self, const scheduler_deps& deps, const schedul
   dispatch(self, deps, opts);
 }
 
-/// Has `timeout_atom` sent when a task is due to time out in `wait`, unless
-/// one is on its way for an earlier task. One timer for all tasks: a
-/// request timeout per task woke CAF's clock thread twice for each.
+/// Has `timeout_atom` sent in `wait` (at most an hour: a longer wait is
+/// split, as a `task_timeout` of centuries would overflow the clock),
+/// unless one is on its way already. One timer for all tasks: a request
+/// timeout per task woke CAF's clock thread twice for each. Every task of
+/// the actor has the same timeout, so one dispatched later is never due
+/// before the one the timer waits for.
 void arm_timeout_check(self_pointer self, std::chrono::milliseconds wait) {
   if (self->state.timeout_check_due) return;
   self->state.timeout_check_due = true;
-  self->delayed_send(self, wait, timeout_atom::value);
+  self->delayed_send(self, std::min<std::chrono::milliseconds>(wait, std::chrono::hours{1}),
+                     timeout_atom::value);
 }
 
-/// Ends the tasks that have run longer than `task_timeout` as Crashed;
-/// checks again when the next one is due.
+/// Ends the tasks that have run `task_timeout` as Crashed; checks again
+/// when the next one is due.
 void check_timeouts(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
+  using std::chrono::milliseconds;
   auto& st = self->state;
   st.timeout_check_due = false;
-  auto limit = std::chrono::duration<double>(opts.task_timeout).count();
-  auto now = unix_now();
+  auto now = std::chrono::steady_clock::now();
   std::vector<std::string> expired;
-  double next_due = 0;
+  std::optional<milliseconds> next;
   for (const auto& [uid, f] : st.in_flight) {
     if (!f.worker) continue; // leased: its lease ends it
-    auto due = f.started_at + limit;
-    if (due <= now)
+    auto ran = std::chrono::duration_cast<milliseconds>(now - f.dispatched);
+    if (ran >= opts.task_timeout)
       expired.push_back(uid);
     else
-      next_due = next_due == 0 ? due : std::min(next_due, due);
+      next = std::min(next.value_or(milliseconds::max()), opts.task_timeout - ran);
   }
-  if (next_due != 0) {
-    auto wait = std::chrono::duration<double>(next_due - now + 0.001);
-    arm_timeout_check(self, std::chrono::duration_cast<std::chrono::milliseconds>(wait));
-  }
+  if (next) arm_timeout_check(self, *next + milliseconds{1});
   auto why = "timed out after " + std::to_string(opts.task_timeout.count()) + " ms";
   for (const auto& uid : expired)
     replace_worker(self, deps, opts, uid, why);
@@ -402,6 +405,7 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
                                        {},
                                        0,
                                        unix_now(),
+                                       std::chrono::steady_clock::now(),
                                        recorded});
     if (!recorded && !st.started_check_due) {
       st.started_check_due = true;
@@ -443,13 +447,13 @@ bool offer(self_pointer self, const scheduler_deps& deps, const scheduler_option
   ctx.queued_at = t.last_update;
   auto meta = h.msg->metadata();
   ctx.attempt = meta ? static_cast<std::uint32_t>(meta->num_delivered) : 1;
-  if (st.rank->uses_last_run()) {
+  if (st.deps.rank->uses_last_run()) {
     auto last = st.last_run.find(scheduling::task_hash(t));
     if (last != st.last_run.end()) ctx.since_last_run = unix_now() - last->second;
   }
-  t.score = st.rank->score(t, ctx);
+  t.score = st.deps.rank->score(t, ctx);
   auto ticket = ++st.last_ticket;
-  auto pushed = st.order->push(ticket, t, t.score);
+  auto pushed = st.deps.order->push(ticket, t, t.score);
   auto& m = deps.metrics->of(opts.own_bind.identity);
   switch (pushed.what) {
   case admission::queued:
@@ -487,7 +491,7 @@ bool offer(self_pointer self, const scheduler_deps& deps, const scheduler_option
                 t.uid, t.root_uid, opts.own_bind.identity,
                 pushed.what == admission::updated ? "updated" : "duplicate", pushed.waiting);
   auto again = ++st.last_ticket;
-  st.order->push(again, t, t.score);
+  st.deps.order->push(again, t, t.score);
   st.waiting.emplace(again, std::move(h));
   return true;
 }
@@ -502,7 +506,7 @@ void enqueue(self_pointer self, const scheduler_deps& deps, const scheduler_opti
     // until the scheduler has room.
     if (st.overflow.empty())
       st.log->debug("[{}] scheduler full ({} waiting): pausing the queue's puller",
-                    opts.own_bind.identity, st.order->size());
+                    opts.own_bind.identity, st.deps.order->size());
     st.overflow.push_back(std::move(h));
     deps.pull_credit->pause();
     return;
@@ -597,6 +601,13 @@ void on_delivered(self_pointer self, const scheduler_deps& deps, const scheduler
     (void)msg->term();
     return deps.pull_credit->release(*msg);
   }
+  if (st.in_flight.count(decoded->uid)) {
+    // Its message again, while it runs here (its ack wait ran out, e.g.
+    // while the broker failed over): the running one acks it.
+    st.log->debug("[{} {} {}] delivered again while it runs; left to the running one", decoded->uid,
+                  decoded->root_uid, opts.own_bind.identity);
+    return deps.pull_credit->release(*msg);
+  }
   auto meta = msg->metadata();
   auto delivered = meta ? meta->num_delivered : 1;
   if (delivered > static_cast<std::uint64_t>(opts.max_deliver))
@@ -653,7 +664,7 @@ void hand_back_held(const scheduler_deps& deps, const held& h) {
 }
 
 void hand_back_queue(scheduler_state& st, const scheduler_deps& deps) {
-  for (auto ticket : st.order->clear()) {
+  for (auto ticket : st.deps.order->clear()) {
     auto i = st.waiting.find(ticket);
     if (i == st.waiting.end()) continue;
     hand_back_held(deps, i->second);
@@ -694,6 +705,7 @@ lease_batch lease_tasks(self_pointer self, const scheduler_deps& deps,
                                                 leased.lease,
                                                 leased.expires_at,
                                                 unix_now(),
+                                                std::chrono::steady_clock::now(),
                                                 true});
     self->delayed_send(self, opts.lease, lease_atom::value, leased.job.uid, leased.lease);
     out.tasks.push_back(std::move(leased));
@@ -754,8 +766,6 @@ scheduler_actor::behavior_type scheduler(scheduler_actor::stateful_pointer<sched
   self->state.log = log::get("scheduler." + opts.own_bind.identity);
   self->state.deps = deps;
   self->state.opts = opts;
-  self->state.order = deps.order;
-  self->state.rank = deps.rank;
   watch_runs(self, deps, opts);
   watch_cancels(self, deps, opts);
   for (int i = 0; !opts.external && i < opts.concurrency; ++i)

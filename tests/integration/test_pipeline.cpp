@@ -490,13 +490,25 @@ CAF_TEST(tasks started at different times each time out after task_timeout) {
                         "task_timeout = \"400ms\"\n",
                     server.url()};
   CAF_CHECK(node.wait_for_log("running"));
+  auto first_sent = unix_now();
   auto first = send({{"type", "job"}});
   std::this_thread::sleep_for(std::chrono::milliseconds{200}); // the second starts later
+  auto second_sent = unix_now();
   auto second = send({{"type", "job"}});
   REQUIRE_EVENT(first, node);
   REQUIRE_EVENT(second, node);
-  CAF_CHECK_EQUAL(receivers(first, "Crashed"), names{"hangs"});
-  CAF_CHECK_EQUAL(receivers(second, "Crashed"), names{"hangs"});
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  for (auto [root, sent] : {std::pair{first, first_sent}, std::pair{second, second_sent}}) {
+    CAF_CHECK_EQUAL(receivers(root, "Crashed"), names{"hangs"});
+    auto record = tasks->get(pipeline::task_key(root, fork_uid(root, "hangs")));
+    CAF_REQUIRE(record.has_value());
+    auto crashed = decode_task(record->value);
+    CAF_REQUIRE(crashed.has_value());
+    CAF_CHECK_EQUAL(crashed->error, "timed out after 400 ms");
+    // Not before its own timeout, whenever the other one timed out.
+    CAF_CHECK_GREATER_OR_EQUAL(crashed->last_update - sent, 0.4);
+  }
 }
 
 CAF_TEST(a running task is recorded Started once it ran record_started_after) {

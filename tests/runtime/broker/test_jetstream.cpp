@@ -273,7 +273,7 @@ CAF_TEST(pages through one subject by sequence and counts subjects) {
 
 CAF_TEST_FIXTURE_SCOPE_END()
 
-CAF_TEST(pub acks as nats - server versions write them are read without a JSON parser) {
+CAF_TEST(pub acks as each server version writes them are read without a JSON parser) {
   auto spaced = read_plain_pub_ack(R"({"stream":"SY_QUEUES", "seq":42})"); // 2.9
   SY_REQUIRE(spaced);
   CAF_CHECK_EQUAL(spaced->stream, "SY_QUEUES");
@@ -287,9 +287,11 @@ CAF_TEST(pub acks as nats - server versions write them are read without a JSON p
   // Left to the JSON parser: a domain, an error, anything unexpected.
   CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "domain":"hub", "seq":1})"));
   CAF_CHECK(!read_plain_pub_ack(R"({"error":{"code":503,"err_code":10077}})"));
+  CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S\"Q", "seq":1})"));
   CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":1, "duplicate": false})"));
   CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":1} )"));
   CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":0})"));
   CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":-1})"));
+  CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":18446744073709551616})"));
   CAF_CHECK(!read_plain_pub_ack(R"({"stream":"S", "seq":12)"));
 }
