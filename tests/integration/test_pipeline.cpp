@@ -676,6 +676,45 @@ CAF_TEST(a root published without a record is routed again when its routing was 
   CAF_CHECK_EQUAL(receivers(root.uid, "Finished"), (names{"a", "b"}));
 }
 
+CAF_TEST(a task delivered again while it runs is not run a second time) {
+  // A message of the same task stored twice (the first one's msg id had
+  // left the duplicate window) arrives while the first copy runs: it must
+  // not take a second worker. It goes back unacked and, redelivered once
+  // the task ended, is acked as a duplicate.
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  auto root = make_task({{"type", "job"}});
+  CAF_REQUIRE(tasks->put(pipeline::task_key(root), encode(root)));
+  auto fork = fork_for(root, "work");
+  node_process node{"[router]\ninstances = 1\n" +
+                        consumer("work", R"([{type = "job"}])",
+                                 R"({ service_time_ms = 1500, log = "ran the task" })") +
+                        "[log]\nlevels = { scheduler = \"debug\" }\n",
+                    server.url(), "ack_wait = \"1s\""};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto subject = pipeline::queue_subject("work", fork.priority);
+  CAF_REQUIRE(conn->js_publish({subject, encode(fork), {}, fork.uid, std::nullopt},
+                               std::chrono::seconds{2}));
+  CAF_REQUIRE(node.wait_for_log("ran the task"));
+  CAF_REQUIRE(conn->js_publish({subject, encode(fork), {}, fork.uid + "-again", std::nullopt},
+                               std::chrono::seconds{2}));
+  CAF_CHECK(node.wait_for_log("delivered again while it runs"));
+  if (!wait_drained("work", 20))
+    CAF_FAIL("the queue did not drain; broker state:\n"
+             << dump_state() << "node:\n"
+             << node.log_text());
+  auto ran = tasks->get(pipeline::task_key(fork));
+  CAF_REQUIRE(ran.has_value());
+  auto record = decode_task(ran->value);
+  CAF_CHECK(record && record->status == task_status::finished);
+  auto log = node.log_text();
+  std::size_t runs = 0;
+  for (auto at = log.find("ran the task"); at != std::string::npos;
+       at = log.find("ran the task", at + 1))
+    ++runs;
+  CAF_CHECK_EQUAL(runs, 1u);
+}
+
 CAF_TEST(a redelivered root without a record whose analysis was announced is not routed again) {
   // Routed, completed and removed; only its ack was lost.
   node_process node{debug_routing_node(), server.url()};
