@@ -32,7 +32,6 @@ struct commit_job : std::enable_shared_from_this<commit_job> {
     } else {
       (void)msg->nak(retry_delay);
     }
-    deps.pull_credit->release(*msg);
     if (done) done();
   }
 

@@ -28,7 +28,6 @@ struct outcome {
 struct commit_deps {
   std::shared_ptr<broker::connection> conn;
   std::shared_ptr<broker::kv_bucket> tasks;
-  std::shared_ptr<credit> pull_credit;
   pipeline::identity_metrics* metrics = nullptr;
 };
 
