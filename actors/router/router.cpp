@@ -44,9 +44,8 @@ struct route_job : std::enable_shared_from_this<route_job> {
   /// A root without a record, forked for one identity: its fork's record
   /// stands for the routed record (`task::sole_fork`).
   bool sole = false;
-  /// The sole fork's record was created by this job, not found there, as
-  /// this revision.
-  std::atomic<bool> created{false};
+  /// The revision of the sole fork's record when this job created it (not
+  /// found it there); 0 otherwise, as revisions start at 1.
   std::atomic<std::uint64_t> created_revision{0};
   /// The stream had the fork's queue message already (a duplicate).
   std::atomic<bool> queued_before{false};
@@ -72,6 +71,7 @@ struct route_job : std::enable_shared_from_this<route_job> {
       deps.pull_credit->release(*msg);
       return;
     }
+    bool created = created_revision != 0;
     if (sole && created && queued_before) return take_back_record();
     // A sole fork's record this job found there may be an earlier
     // attempt's that forked the task for more identities: it does not tell.
@@ -214,7 +214,6 @@ void route(router_state& st, const router_deps& deps, delivery msg, task unroute
          bytes = after_record ? bytes : std::string{}](expected<std::uint64_t> stored) {
           if (stored) {
             job->created_revision = *stored;
-            job->created = true;
           } else if (stored.error().code != errc::conflict) {
             job->fail("record: " + stored.error().message);
             if (fork) job->step_done(); // its publish, not attempted

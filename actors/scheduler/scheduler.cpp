@@ -391,6 +391,13 @@ bool drop_cancelled(self_pointer self, const scheduler_deps& deps, const schedul
   return true;
 }
 
+/// Whether task `uid` is in flight on worker `w`: a worker replaced after
+/// a timeout may still answer for it.
+bool runs_on(const scheduler_state& st, const std::string& uid, const worker_actor& w) {
+  auto i = st.in_flight.find(uid);
+  return i != st.in_flight.end() && i->second.worker == w;
+}
+
 void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_options& opts) {
   auto& st = self->state;
   while (!st.stopping && !st.idle.empty()) {
@@ -422,16 +429,13 @@ void dispatch(self_pointer self, const scheduler_deps& deps, const scheduler_opt
         .then(
             [self, w](const work_result& r) {
               auto& st = self->state;
-              // A worker replaced after a timeout may still answer.
-              auto i = st.in_flight.find(r.uid);
-              if (i == st.in_flight.end() || i->second.worker != w) return;
+              if (!runs_on(st, r.uid, w)) return;
               auto batch = batch_writes_of(self);
               on_result(self, st.deps, st.opts, r);
             },
             [self, uid, w](const caf::error& e) {
               auto& st = self->state;
-              auto i = st.in_flight.find(uid);
-              if (i == st.in_flight.end() || i->second.worker != w) return;
+              if (!runs_on(st, uid, w)) return;
               replace_worker(self, st.deps, st.opts, uid,
                              "worker failed: " + self->system().render(e));
             });
