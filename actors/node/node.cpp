@@ -171,6 +171,7 @@ int run_node(const config::loaded_config& loaded) {
     eopts.port = static_cast<std::uint16_t>(cfg.broker.embedded_port);
     eopts.threads = cfg.broker.embedded_threads > 0 ? cfg.broker.embedded_threads
                                                     : broker::shared_machine_server_threads();
+    eopts.gc_percent = cfg.broker.embedded_gc_percent;
     auto server = broker::embedded_server::start(eopts);
     if (!server) {
       log->error("cannot start the embedded nats-server: {}", server.error().message);
@@ -178,8 +179,10 @@ int run_node(const config::loaded_config& loaded) {
     }
     embedded.emplace(std::move(*server));
     urls = {embedded->url()};
-    log->info("no broker.urls configured: started nats-server at {} (store {}, {} thread(s))",
-              urls[0], eopts.data_dir, eopts.threads);
+    log->info("no broker.urls configured: started nats-server at {} (store {}, {} thread(s), "
+              "GOGC {})",
+              urls[0], eopts.data_dir, eopts.threads,
+              eopts.gc_percent > 0 ? std::to_string(eopts.gc_percent) : "as inherited");
   }
   auto closing = std::make_shared<std::atomic<bool>>(false);
   auto conn = connect_broker(cfg, name, urls, closing);

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -71,12 +72,18 @@ std::uint16_t read_ports_file(const std::string& dir, pid_t pid) {
   return static_cast<std::uint16_t>(std::atoi(url.c_str() + colon + 1));
 }
 
-/// This process's environment with GOMAXPROCS set to `threads` (unless 0).
-std::vector<std::string> server_environment(int threads) {
+/// This process's environment with GOMAXPROCS and GOGC set as `opts` says.
+std::vector<std::string> server_environment(const embedded_server_options& opts) {
+  std::vector<std::pair<std::string, int>> set;
+  if (opts.threads > 0) set.emplace_back("GOMAXPROCS=", opts.threads);
+  if (opts.gc_percent > 0) set.emplace_back("GOGC=", opts.gc_percent);
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e)
-    if (threads == 0 || std::strncmp(*e, "GOMAXPROCS=", 11) != 0) env.emplace_back(*e);
-  if (threads > 0) env.push_back("GOMAXPROCS=" + std::to_string(threads));
+    if (std::none_of(set.begin(), set.end(),
+                     [e](const auto& v) { return std::string_view{*e}.rfind(v.first, 0) == 0; }))
+      env.emplace_back(*e);
+  for (const auto& [name, n] : set)
+    env.push_back(name + std::to_string(n));
   return env;
 }
 
@@ -206,8 +213,8 @@ expected<void> embedded_server::launch() {
                                 "--ports_file_dir",
                                 opts_.data_dir};
   args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
-  auto pid = spawn(binary_, std::move(args), server_environment(opts_.threads), log_fd,
-                   opts_.stop_with_parent);
+  auto pid =
+      spawn(binary_, std::move(args), server_environment(opts_), log_fd, opts_.stop_with_parent);
   ::close(log_fd);
   if (!pid) return pid.error();
   pid_ = *pid;

@@ -29,6 +29,10 @@ struct embedded_server_options {
   /// GOMAXPROCS of the server: how many threads run its Go code at once.
   /// 0: Go's default, one per core.
   int threads = 0;
+  /// GOGC of the server: how far, in percent of the live data, its heap
+  /// grows before Go collects garbage. 0: as this process's environment has
+  /// it (Go's default is 100).
+  int gc_percent = 0;
   /// Bound for the server to accept connections.
   std::chrono::milliseconds start_timeout{10000};
   /// Bound for a graceful exit after SIGTERM before SIGKILL.

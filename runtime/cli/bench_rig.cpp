@@ -1,5 +1,7 @@
 #include "runtime/cli/bench_rig.hpp"
 
+#include "runtime/config/node_config.hpp"
+
 #include <fstream>
 
 namespace sy::cli {
@@ -13,8 +15,10 @@ expected<std::unique_ptr<bench_rig>> bench_rig::start(const std::string& name,
   broker::embedded_server_options sopts;
   sopts.data_dir = dir + "/nats";
   sopts.port = 0;
-  // As a node's embedded server: it shares the machine with the node.
+  // As a node's embedded server with the default settings: it shares the
+  // machine with the node.
   sopts.threads = broker::shared_machine_server_threads();
+  sopts.gc_percent = config::broker_options{}.embedded_gc_percent;
   auto server = broker::embedded_server::start(sopts);
   if (!server) return make_error(server.error().code, "nats-server: " + server.error().message);
   rig->server.emplace(std::move(*server));

@@ -48,6 +48,8 @@ struct broker_options {
   int embedded_port = 4222;
   /// Threads of the embedded server (its GOMAXPROCS); 0: half the cores.
   int embedded_threads = 0;
+  /// GOGC of the embedded server; 0: as the environment has it.
+  int embedded_gc_percent = 400;
   /// How long connecting to the broker may take before the node gives up.
   milliseconds connect_timeout = std::chrono::seconds{5};
   /// Storage of the streams this node creates: "file" or "memory".

@@ -96,6 +96,8 @@ std::vector<section_spec> make_node_schema() {
         {"embedded_port", integer(0, 65535), field(&c::broker, &broker_options::embedded_port)},
         {"embedded_threads", integer(0, 1024),
          field(&c::broker, &broker_options::embedded_threads)},
+        {"embedded_gc_percent", integer(0, 100000),
+         field(&c::broker, &broker_options::embedded_gc_percent)},
         {"connect_timeout", duration(ms), field(&c::broker, &broker_options::connect_timeout)},
         {"storage", text(one_of({"file", "memory"})), field(&c::broker, &broker_options::storage)},
         {"max_deliver", integer(1, 100), field(&c::broker, &broker_options::max_deliver)},

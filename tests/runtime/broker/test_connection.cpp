@@ -9,6 +9,7 @@
 #include "runtime/broker/write_batch.hpp"
 #include "tests/runtime/broker/broker_fixture.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -304,36 +305,43 @@ CAF_TEST(an embedded server starts on a free port accepts a connection and stops
 
 namespace {
 
-/// The GOMAXPROCS entries of a process's environment.
-std::vector<std::string> gomaxprocs_of(pid_t pid) {
+/// The GOMAXPROCS and GOGC entries of a process's environment.
+std::vector<std::string> go_settings_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
   std::vector<std::string> out;
   std::string entry;
   while (std::getline(in, entry, '\0'))
-    if (entry.rfind("GOMAXPROCS=", 0) == 0) out.push_back(entry);
+    if (entry.rfind("GOMAXPROCS=", 0) == 0 || entry.rfind("GOGC=", 0) == 0) out.push_back(entry);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
 } // namespace
 
-CAF_TEST(an embedded server runs with the threads it was given) {
+CAF_TEST(an embedded server runs with the threads and garbage collection it was given) {
   ::setenv("GOMAXPROCS", "7", 1);
+  ::setenv("GOGC", "50", 1);
   embedded_server_options opts;
   opts.data_dir = (std::filesystem::temp_directory_path() /
                    ("sy-embedded-threads-" + std::to_string(::getpid())))
                       .string();
   opts.threads = 1;
+  opts.gc_percent = 400;
   auto limited = embedded_server::start(opts);
   SY_REQUIRE(limited);
-  CAF_CHECK_EQUAL(gomaxprocs_of(limited->pid()), std::vector<std::string>{"GOMAXPROCS=1"});
+  CAF_CHECK_EQUAL(go_settings_of(limited->pid()),
+                  (std::vector<std::string>{"GOGC=400", "GOMAXPROCS=1"}));
   limited->stop();
   // 0 leaves the environment as it is.
   opts.threads = 0;
+  opts.gc_percent = 0;
   auto inherited = embedded_server::start(opts);
   SY_REQUIRE(inherited);
-  CAF_CHECK_EQUAL(gomaxprocs_of(inherited->pid()), std::vector<std::string>{"GOMAXPROCS=7"});
+  CAF_CHECK_EQUAL(go_settings_of(inherited->pid()),
+                  (std::vector<std::string>{"GOGC=50", "GOMAXPROCS=7"}));
   inherited->stop();
   ::unsetenv("GOMAXPROCS");
+  ::unsetenv("GOGC");
   CAF_CHECK(shared_machine_server_threads() >= 1);
   std::filesystem::remove_all(opts.data_dir);
 }
