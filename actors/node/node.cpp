@@ -10,6 +10,7 @@
 #include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/kv_bucket.hpp"
 #include "runtime/broker/pull_consumer.hpp"
+#include "runtime/core/cpu_affinity.hpp"
 #include "runtime/core/cpu_latency.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/pipeline/layout.hpp"
@@ -130,6 +131,25 @@ std::optional<int> start_step(const sigset_t& signals, spdlog::logger& log,
   }
 }
 
+/// `broker.embedded_cpus = "split"`: the embedded server gets the last
+/// `eopts.threads` of this process's CPUs, this process the others. Where
+/// that cannot be done, both share them, with a warning.
+void place_apart(broker::embedded_server_options& eopts, spdlog::logger& log) {
+  auto allowed = allowed_cpus();
+  if (!allowed)
+    return log.warn("broker.embedded_cpus = \"split\" not applied: {}", allowed.error().message);
+  auto split = split_cpus(*allowed, eopts.threads);
+  if (!split)
+    return log.warn("broker.embedded_cpus = \"split\" not applied: this node may run on CPUs {} "
+                    "only, and a split needs 2",
+                    cpu_list(*allowed));
+  if (auto r = restrict_process(split->node); !r)
+    return log.warn("broker.embedded_cpus = \"split\" not applied: {}", r.error().message);
+  eopts.cpus = split->server;
+  log.info("node on CPUs {}, its embedded server on CPUs {} (broker.embedded_cpus = \"split\")",
+           cpu_list(split->node), cpu_list(split->server));
+}
+
 } // namespace
 
 int run_node(const config::loaded_config& loaded) {
@@ -172,6 +192,7 @@ int run_node(const config::loaded_config& loaded) {
     eopts.threads = cfg.broker.embedded_threads > 0 ? cfg.broker.embedded_threads
                                                     : broker::shared_machine_server_threads();
     eopts.gc_percent = cfg.broker.embedded_gc_percent;
+    if (cfg.broker.embedded_cpus == "split") place_apart(eopts, *log);
     auto server = broker::embedded_server::start(eopts);
     if (!server) {
       log->error("cannot start the embedded nats-server: {}", server.error().message);

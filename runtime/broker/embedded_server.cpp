@@ -10,6 +10,7 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sched.h>
 #include <sstream>
 #include <string_view>
 #include <sys/prctl.h>
@@ -90,7 +91,12 @@ std::vector<std::string> server_environment(const embedded_server_options& opts)
 /// fork + exec with stdout/stderr appended to `log_fd`. Only async-signal-safe
 /// calls between fork and exec; an exec failure comes back through a pipe.
 expected<pid_t> spawn(const std::string& binary, std::vector<std::string> args,
-                      std::vector<std::string> env, int log_fd, bool stop_with_parent) {
+                      std::vector<std::string> env, int log_fd, bool stop_with_parent,
+                      const std::vector<int>& cpus) {
+  cpu_set_t cpu_set;
+  CPU_ZERO(&cpu_set);
+  for (auto cpu : cpus)
+    CPU_SET(cpu, &cpu_set);
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
@@ -119,6 +125,7 @@ expected<pid_t> spawn(const std::string& binary, std::vector<std::string> args,
     for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2, SIGCHLD})
       ::signal(sig, SIG_DFL);
     ::setpgid(0, 0); // its own process group: a terminal's Ctrl-C is not for it
+    if (!cpus.empty()) ::sched_setaffinity(0, sizeof cpu_set, &cpu_set);
     if (stop_with_parent) {
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != parent) ::_exit(127);
@@ -213,8 +220,8 @@ expected<void> embedded_server::launch() {
                                 "--ports_file_dir",
                                 opts_.data_dir};
   args.insert(args.end(), opts_.extra_args.begin(), opts_.extra_args.end());
-  auto pid =
-      spawn(binary_, std::move(args), server_environment(opts_), log_fd, opts_.stop_with_parent);
+  auto pid = spawn(binary_, std::move(args), server_environment(opts_), log_fd,
+                   opts_.stop_with_parent, opts_.cpus);
   ::close(log_fd);
   if (!pid) return pid.error();
   pid_ = *pid;

@@ -33,6 +33,8 @@ struct embedded_server_options {
   /// grows before Go collects garbage. 0: as this process's environment has
   /// it (Go's default is 100).
   int gc_percent = 0;
+  /// CPUs the server may run on; empty: those of the process starting it.
+  std::vector<int> cpus;
   /// Bound for the server to accept connections.
   std::chrono::milliseconds start_timeout{10000};
   /// Bound for a graceful exit after SIGTERM before SIGKILL.

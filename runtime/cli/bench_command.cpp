@@ -77,6 +77,8 @@ struct bench_options {
   std::string ranker = "sy.rankers.priority";
   /// The node's `node.cpu_latency_us`; -1: not set.
   int cpu_latency_us = -1;
+  /// The server on cores of its own, the bench and the node on the others.
+  bool split_cpus = false;
   bool json = false;
 };
 
@@ -200,7 +202,7 @@ int run_bench(const bench_options& opts) {
   auto node_keys = opts.cpu_latency_us >= 0
                        ? "cpu_latency_us = " + std::to_string(opts.cpu_latency_us) + "\n"
                        : std::string{};
-  auto rig = bench_rig::start("bench", toml.str(), node_keys);
+  auto rig = bench_rig::start("bench", toml.str(), node_keys, opts.split_cpus);
   if (!rig) return fail(rig.error().message);
   if (opts.cpu_latency_us >= 0) {
     // The node holds it; a refusal is in its log, and the run is not what
@@ -365,6 +367,7 @@ int run_bench(const bench_options& opts) {
         {"scheduler", opts.scheduler},
         {"ranker", opts.ranker},
         {"cpu_latency_us", opts.cpu_latency_us},
+        {"split_cpus", opts.split_cpus},
         {"tasks", tasks},
         {"seconds", seconds},
         {"tasks_per_s", per_s},
@@ -385,6 +388,7 @@ int run_bench(const bench_options& opts) {
     line("scenario") << opts.scenario << " (" << sc->expected_finished
                      << " routed task(s) per analysis)\n";
     line("queue") << opts.scheduler << ", " << opts.ranker << '\n';
+    if (opts.split_cpus) line("cpus") << "split: the server on cores of its own\n";
     if (opts.cpu_latency_us >= 0)
       line("cpu wake") << "within " << opts.cpu_latency_us << " us (node.cpu_latency_us)\n";
     line("tasks") << tasks << '\n';
@@ -439,6 +443,9 @@ void add_bench_command(CLI::App& app, int& result) {
   cmd->add_option("--cpu-latency-us", opts->cpu_latency_us,
                   "Run the node with node.cpu_latency_us (needs root; 0: idle CPUs poll)")
       ->check(CLI::Range(0, 1000000));
+  cmd->add_flag("--split-cpus", opts->split_cpus,
+                "Run the server on cores of its own, the bench and the node on the others (as "
+                "broker.embedded_cpus = \"split\")");
   cmd->add_flag("--json", opts->json, "Print one JSON object");
   cmd->callback([opts, &result] { result = run_bench(*opts); });
 }

@@ -1,6 +1,7 @@
 #include "runtime/cli/bench_rig.hpp"
 
 #include "runtime/config/node_config.hpp"
+#include "runtime/core/cpu_affinity.hpp"
 
 #include <fstream>
 
@@ -8,7 +9,8 @@ namespace sy::cli {
 
 expected<std::unique_ptr<bench_rig>> bench_rig::start(const std::string& name,
                                                       const std::string& node_toml,
-                                                      const std::string& node_keys) {
+                                                      const std::string& node_keys,
+                                                      bool split_cpus) {
   std::unique_ptr<bench_rig> rig{new bench_rig};
   const auto& dir = rig->dir.path;
   if (dir.empty()) return make_error(errc::io, "cannot create a temp directory under /tmp");
@@ -19,6 +21,18 @@ expected<std::unique_ptr<bench_rig>> bench_rig::start(const std::string& name,
   // machine with the node.
   sopts.threads = broker::shared_machine_server_threads();
   sopts.gc_percent = config::broker_options{}.embedded_gc_percent;
+  if (split_cpus) {
+    auto allowed = allowed_cpus();
+    if (!allowed) return allowed.error();
+    auto split = sy::split_cpus(*allowed, sopts.threads);
+    if (!split)
+      return make_error(errc::invalid_input,
+                        "--split-cpus needs at least 2 CPUs; this process has " +
+                            cpu_list(*allowed));
+    // The node started below inherits this process's CPUs.
+    if (auto r = restrict_process(split->node); !r) return r.error();
+    sopts.cpus = split->server;
+  }
   auto server = broker::embedded_server::start(sopts);
   if (!server) return make_error(server.error().code, "nats-server: " + server.error().message);
   rig->server.emplace(std::move(*server));

@@ -50,6 +50,10 @@ struct broker_options {
   int embedded_threads = 0;
   /// GOGC of the embedded server; 0: as the environment has it.
   int embedded_gc_percent = 400;
+  /// "shared": the node and its embedded server run on any CPU; "split":
+  /// the server on `embedded_threads` cores of its own, the node on the
+  /// others.
+  std::string embedded_cpus = "shared";
   /// How long connecting to the broker may take before the node gives up.
   milliseconds connect_timeout = std::chrono::seconds{5};
   /// Storage of the streams this node creates: "file" or "memory".

@@ -98,6 +98,8 @@ std::vector<section_spec> make_node_schema() {
          field(&c::broker, &broker_options::embedded_threads)},
         {"embedded_gc_percent", integer(0, 100000),
          field(&c::broker, &broker_options::embedded_gc_percent)},
+        {"embedded_cpus", text(one_of({"shared", "split"})),
+         field(&c::broker, &broker_options::embedded_cpus)},
         {"connect_timeout", duration(ms), field(&c::broker, &broker_options::connect_timeout)},
         {"storage", text(one_of({"file", "memory"})), field(&c::broker, &broker_options::storage)},
         {"max_deliver", integer(1, 100), field(&c::broker, &broker_options::max_deliver)},

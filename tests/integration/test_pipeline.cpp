@@ -2,7 +2,9 @@
 #include "caf/test/unit_test.hpp"
 #include "caf/test/unit_test_impl.hpp"
 #include "runtime/broker/consumer_spec.hpp"
+#include "runtime/broker/embedded_server.hpp"
 #include "runtime/broker/stream_spec.hpp"
+#include "runtime/core/cpu_affinity.hpp"
 #include "runtime/core/cpu_latency.hpp"
 #include "runtime/task/resource_ref.hpp"
 #include "runtime/task/uid.hpp"
@@ -10,6 +12,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <thread>
 
@@ -411,6 +415,45 @@ CAF_TEST(a node holds node.cpu_latency_us while it runs and not after) {
   CAF_CHECK_EQUAL(node.stop(), 0);
   auto after = cpu_latency_request::current();
   CAF_CHECK(after && *after == *before);
+}
+
+namespace {
+
+/// The "Cpus_allowed_list" of each thread of process `pid`.
+std::set<std::string> cpu_lists_of(pid_t pid) {
+  std::set<std::string> out;
+  for (const auto& task :
+       std::filesystem::directory_iterator{"/proc/" + std::to_string(pid) + "/task"}) {
+    std::ifstream in{task.path() / "status"};
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("Cpus_allowed_list:", 0) == 0)
+        out.insert(line.substr(line.find_last_of(" \t") + 1));
+  }
+  return out;
+}
+
+} // namespace
+
+CAF_TEST(a node with embedded cpus split runs apart from its embedded server) {
+  node_process node{routing_node(), std::vector<std::string>{},
+                    "embedded_port = 0\nembedded_cpus = \"split\"\n"};
+  CAF_REQUIRE(node.wait_for_log("running"));
+  auto allowed = allowed_cpus();
+  CAF_REQUIRE(allowed);
+  auto split = split_cpus(*allowed, broker::shared_machine_server_threads());
+  if (!split) {
+    CAF_CHECK(node.wait_for_log("broker.embedded_cpus = \"split\" not applied"));
+    return;
+  }
+  CAF_CHECK(node.wait_for_log("node on CPUs " + cpu_list(split->node) +
+                              ", its embedded server on CPUs " + cpu_list(split->server)));
+  CAF_CHECK_EQUAL(cpu_lists_of(node.pid()), std::set<std::string>{cpu_list(split->node)});
+  std::ifstream children{"/proc/" + std::to_string(node.pid()) + "/task/" +
+                         std::to_string(node.pid()) + "/children"};
+  pid_t server_pid = 0;
+  CAF_REQUIRE(children >> server_pid);
+  CAF_CHECK_EQUAL(cpu_lists_of(server_pid), std::set<std::string>{cpu_list(split->server)});
+  CAF_CHECK_EQUAL(node.stop(), 0);
 }
 
 CAF_TEST(malformed bytes are parked and routing goes on) {

@@ -7,6 +7,7 @@
 #include "runtime/broker/stream_spec.hpp"
 #include "runtime/broker/subject.hpp"
 #include "runtime/broker/write_batch.hpp"
+#include "runtime/core/cpu_affinity.hpp"
 #include "tests/runtime/broker/broker_fixture.hpp"
 
 #include <algorithm>
@@ -343,6 +344,26 @@ CAF_TEST(an embedded server runs with the threads and garbage collection it was 
   ::unsetenv("GOMAXPROCS");
   ::unsetenv("GOGC");
   CAF_CHECK(shared_machine_server_threads() >= 1);
+  std::filesystem::remove_all(opts.data_dir);
+}
+
+CAF_TEST(an embedded server runs on the cpus it was given) {
+  auto allowed = sy::allowed_cpus();
+  CAF_REQUIRE(allowed && !allowed->empty());
+  embedded_server_options opts;
+  opts.data_dir =
+      (std::filesystem::temp_directory_path() / ("sy-embedded-cpus-" + std::to_string(::getpid())))
+          .string();
+  opts.cpus = {allowed->back()};
+  auto server = embedded_server::start(opts);
+  SY_REQUIRE(server);
+  std::ifstream in("/proc/" + std::to_string(server->pid()) + "/status");
+  std::string line, listed;
+  while (std::getline(in, line))
+    if (line.rfind("Cpus_allowed_list:", 0) == 0)
+      listed = line.substr(line.find_last_of(" \t") + 1);
+  CAF_CHECK_EQUAL(listed, std::to_string(allowed->back()));
+  server->stop();
   std::filesystem::remove_all(opts.data_dir);
 }
 
