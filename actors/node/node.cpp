@@ -132,20 +132,15 @@ std::optional<int> start_step(const sigset_t& signals, spdlog::logger& log,
 }
 
 /// `broker.embedded_cpus = "split"`: the embedded server gets the last
-/// `eopts.threads` of this process's CPUs, this process the others. Where
-/// that cannot be done, both share them, with a warning.
+/// `eopts.threads` of this process's CPUs (and as many threads), this
+/// process the others. Where that cannot be done, both share them, with a
+/// warning.
 void place_apart(broker::embedded_server_options& eopts, spdlog::logger& log) {
-  auto allowed = allowed_cpus();
-  if (!allowed)
-    return log.warn("broker.embedded_cpus = \"split\" not applied: {}", allowed.error().message);
-  auto split = split_cpus(*allowed, eopts.threads);
+  auto split = take_node_cpus(eopts.threads);
   if (!split)
-    return log.warn("broker.embedded_cpus = \"split\" not applied: this node may run on CPUs {} "
-                    "only, and a split needs 2",
-                    cpu_list(*allowed));
-  if (auto r = restrict_process(split->node); !r)
-    return log.warn("broker.embedded_cpus = \"split\" not applied: {}", r.error().message);
+    return log.warn("broker.embedded_cpus = \"split\" not applied: {}", split.error().message);
   eopts.cpus = split->server;
+  eopts.threads = static_cast<int>(split->server.size());
   log.info("node on CPUs {}, its embedded server on CPUs {} (broker.embedded_cpus = \"split\")",
            cpu_list(split->node), cpu_list(split->server));
 }
@@ -204,6 +199,9 @@ int run_node(const config::loaded_config& loaded) {
               "GOGC {})",
               urls[0], eopts.data_dir, eopts.threads,
               eopts.gc_percent > 0 ? std::to_string(eopts.gc_percent) : "as inherited");
+  } else if (cfg.broker.embedded_cpus == "split") {
+    log->warn("broker.embedded_cpus = \"split\" ignored: it places an embedded server, and "
+              "broker.urls names the servers to use");
   }
   auto closing = std::make_shared<std::atomic<bool>>(false);
   auto conn = connect_broker(cfg, name, urls, closing);

@@ -1,5 +1,7 @@
 #include "runtime/broker/embedded_server.hpp"
 
+#include "runtime/core/cpu_affinity.hpp"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
@@ -88,8 +90,14 @@ std::vector<std::string> server_environment(const embedded_server_options& opts)
   return env;
 }
 
-/// fork + exec with stdout/stderr appended to `log_fd`. Only async-signal-safe
-/// calls between fork and exec; an exec failure comes back through a pipe.
+/// What the child of `spawn` failed at, sent back with its errno.
+constexpr int child_failure_cpus = 1;
+constexpr int child_failure_exec = 2;
+
+/// fork + exec with stdout/stderr appended to `log_fd`, on `cpus` (valid
+/// CPU numbers; empty: this thread's). Only async-signal-safe calls between
+/// fork and exec; a failure to place the child or to exec comes back
+/// through a pipe.
 expected<pid_t> spawn(const std::string& binary, std::vector<std::string> args,
                       std::vector<std::string> env, int log_fd, bool stop_with_parent,
                       const std::vector<int>& cpus) {
@@ -125,7 +133,11 @@ expected<pid_t> spawn(const std::string& binary, std::vector<std::string> args,
     for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2, SIGCHLD})
       ::signal(sig, SIG_DFL);
     ::setpgid(0, 0); // its own process group: a terminal's Ctrl-C is not for it
-    if (!cpus.empty()) ::sched_setaffinity(0, sizeof cpu_set, &cpu_set);
+    if (!cpus.empty() && ::sched_setaffinity(0, sizeof cpu_set, &cpu_set) != 0) {
+      int failure[2] = {child_failure_cpus, errno};
+      [[maybe_unused]] auto n = ::write(err_pipe[1], failure, sizeof failure);
+      ::_exit(127);
+    }
     if (stop_with_parent) {
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != parent) ::_exit(127);
@@ -138,17 +150,20 @@ expected<pid_t> spawn(const std::string& binary, std::vector<std::string> args,
     ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 #endif
     ::execve(binary.c_str(), argv.data(), envp.data());
-    int e = errno;
-    [[maybe_unused]] auto n = ::write(err_pipe[1], &e, sizeof(e));
+    int failure[2] = {child_failure_exec, errno};
+    [[maybe_unused]] auto n = ::write(err_pipe[1], failure, sizeof failure);
     ::_exit(127);
   }
   ::close(err_pipe[1]);
-  int exec_errno = 0;
-  auto n = ::read(err_pipe[0], &exec_errno, sizeof(exec_errno));
+  int failure[2] = {0, 0};
+  auto n = ::read(err_pipe[0], failure, sizeof failure);
   ::close(err_pipe[0]);
-  if (n == static_cast<ssize_t>(sizeof(exec_errno))) {
+  if (n == static_cast<ssize_t>(sizeof failure)) {
     ::waitpid(pid, nullptr, 0);
-    return make_error(errc::io, "cannot run " + binary + ": " + std::strerror(exec_errno));
+    if (failure[0] == child_failure_cpus)
+      return make_error(errc::io, "cannot run nats-server on CPUs " + cpu_list(cpus) + ": " +
+                                      std::strerror(failure[1]));
+    return make_error(errc::io, "cannot run " + binary + ": " + std::strerror(failure[1]));
   }
   return pid;
 }
@@ -183,6 +198,10 @@ int shared_machine_server_threads() {
 expected<embedded_server> embedded_server::start(embedded_server_options opts) {
   if (opts.data_dir.empty())
     return make_error(errc::invalid_input, "the embedded nats-server needs a data directory");
+  for (auto cpu : opts.cpus)
+    if (cpu < 0 || cpu >= CPU_SETSIZE)
+      return make_error(errc::invalid_input, "the embedded nats-server cannot run on CPU " +
+                                                 std::to_string(cpu) + ": no such CPU number");
   std::error_code ec;
   fs::create_directories(opts.data_dir, ec);
   if (ec)

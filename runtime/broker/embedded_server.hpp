@@ -33,7 +33,9 @@ struct embedded_server_options {
   /// grows before Go collects garbage. 0: as this process's environment has
   /// it (Go's default is 100).
   int gc_percent = 0;
-  /// CPUs the server may run on; empty: those of the process starting it.
+  /// CPUs the server may run on (0 to CPU_SETSIZE - 1); empty: those of the
+  /// thread starting it. One it may not use (outside this process's cpuset)
+  /// fails the start.
   std::vector<int> cpus;
   /// Bound for the server to accept connections.
   std::chrono::milliseconds start_timeout{10000};

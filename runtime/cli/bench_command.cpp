@@ -180,6 +180,10 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
 }
 
 int run_bench(const bench_options& opts) {
+  if ((opts.split_cpus || opts.cpu_latency_us >= 0) &&
+      (opts.scenario == "scheduler" || opts.scenario == "resource" || opts.scenario == "api"))
+    return usage_error("--split-cpus and --cpu-latency-us are for the route, fanout, chain and "
+                       "latency scenarios");
   if (opts.scenario == "scheduler") return run_scheduler_bench(opts.tasks, opts.json);
   if (opts.scenario == "resource") return run_resource_bench(opts.tasks, opts.json);
   if (opts.scenario == "api") return run_api_bench(opts.tasks, opts.concurrency, opts.json);

@@ -9,8 +9,7 @@ namespace sy::cli {
 
 expected<std::unique_ptr<bench_rig>> bench_rig::start(const std::string& name,
                                                       const std::string& node_toml,
-                                                      const std::string& node_keys,
-                                                      bool split_cpus) {
+                                                      const std::string& node_keys, bool split) {
   std::unique_ptr<bench_rig> rig{new bench_rig};
   const auto& dir = rig->dir.path;
   if (dir.empty()) return make_error(errc::io, "cannot create a temp directory under /tmp");
@@ -21,17 +20,12 @@ expected<std::unique_ptr<bench_rig>> bench_rig::start(const std::string& name,
   // machine with the node.
   sopts.threads = broker::shared_machine_server_threads();
   sopts.gc_percent = config::broker_options{}.embedded_gc_percent;
-  if (split_cpus) {
-    auto allowed = allowed_cpus();
-    if (!allowed) return allowed.error();
-    auto split = sy::split_cpus(*allowed, sopts.threads);
-    if (!split)
-      return make_error(errc::invalid_input,
-                        "--split-cpus needs at least 2 CPUs; this process has " +
-                            cpu_list(*allowed));
+  if (split) {
     // The node started below inherits this process's CPUs.
-    if (auto r = restrict_process(split->node); !r) return r.error();
-    sopts.cpus = split->server;
+    auto cpus = take_node_cpus(sopts.threads);
+    if (!cpus) return make_error(cpus.error().code, "--split-cpus: " + cpus.error().message);
+    sopts.cpus = cpus->server;
+    sopts.threads = static_cast<int>(cpus->server.size());
   }
   auto server = broker::embedded_server::start(sopts);
   if (!server) return make_error(server.error().code, "nats-server: " + server.error().message);

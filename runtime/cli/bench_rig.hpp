@@ -21,14 +21,14 @@ struct bench_rig {
   std::optional<child_process> node;
 
   /// Starts the server and the node and waits until the node runs.
-  /// `node_keys` are more lines of the `[node]` table. With `split_cpus`
+  /// `node_keys` are more lines of the `[node]` table. With `split`
   /// the server runs on cores of its own and this process and the node on
   /// the others, as `broker.embedded_cpus = "split"` places a node and its
   /// embedded server.
   static expected<std::unique_ptr<bench_rig>> start(const std::string& name,
                                                     const std::string& node_toml,
                                                     const std::string& node_keys = {},
-                                                    bool split_cpus = false);
+                                                    bool split = false);
 
 private:
   bench_rig() : dir{"sy-bench-"} {}

@@ -2,38 +2,54 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <sched.h>
-#include <string>
+#include <utility>
 
 namespace sy {
 
 namespace {
 
-cpu_set_t to_set(const std::vector<int>& cpus) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (auto cpu : cpus)
-    CPU_SET(cpu, &set);
-  return set;
+/// Sets the CPUs of every thread of this process; the first failure's
+/// thread and errno, if any.
+std::optional<std::pair<pid_t, int>> set_every_thread(const cpu_set_t& set) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it{"/proc/self/task", ec}, end;
+  if (ec) return std::pair{pid_t{0}, ec.value()};
+  for (; it != end; it.increment(ec)) {
+    auto name = it->path().filename().string();
+    pid_t tid = 0;
+    if (std::from_chars(name.data(), name.data() + name.size(), tid).ec != std::errc{}) continue;
+    // A thread that ended meanwhile is no failure.
+    if (sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH)
+      return std::pair{tid, errno};
+  }
+  if (ec) return std::pair{pid_t{0}, ec.value()};
+  return std::nullopt;
 }
 
 } // namespace
 
-expected<std::vector<int>> allowed_cpus() {
+expected<std::vector<int>> allowed_cpus(pid_t tid) {
   cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0)
-    return make_error(errc::io,
-                      std::string{"cannot read this process's CPUs: "} + std::strerror(errno));
+  if (sched_getaffinity(tid, sizeof set, &set) != 0) {
+    int e = errno;
+    return make_error(errc::io, "cannot read the CPUs of thread " + std::to_string(tid) + ": " +
+                                    std::strerror(e));
+  }
   std::vector<int> out;
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
     if (CPU_ISSET(cpu, &set)) out.push_back(cpu);
   return out;
 }
 
-std::optional<cpu_split> split_cpus(const std::vector<int>& allowed, int server_cpus) {
-  if (allowed.size() < 2) return std::nullopt;
+expected<cpu_split> split_cpus(const std::vector<int>& allowed, int server_cpus) {
+  if (allowed.size() < 2)
+    return make_error(errc::invalid_input, "a split needs 2 CPUs; this process may run on CPUs " +
+                                               cpu_list(allowed) + " only");
   auto n = static_cast<std::size_t>(std::clamp<int>(server_cpus, 1, allowed.size() - 1));
   cpu_split out;
   out.node.assign(allowed.begin(), allowed.end() - n);
@@ -42,17 +58,33 @@ std::optional<cpu_split> split_cpus(const std::vector<int>& allowed, int server_
 }
 
 expected<void> restrict_process(const std::vector<int>& cpus) {
-  auto set = to_set(cpus);
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator{"/proc/self/task", ec}) {
-    auto tid = std::stoi(entry.path().filename().string());
-    // A thread that ended meanwhile is no failure.
-    if (sched_setaffinity(tid, sizeof set, &set) != 0 && errno != ESRCH)
-      return make_error(errc::io, "cannot restrict thread " + std::to_string(tid) + " to CPUs " +
-                                      cpu_list(cpus) + ": " + std::strerror(errno));
+  cpu_set_t set, before;
+  CPU_ZERO(&set);
+  for (auto cpu : cpus) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE)
+      return make_error(errc::invalid_input, "no such CPU: " + std::to_string(cpu));
+    CPU_SET(cpu, &set);
   }
-  if (ec) return make_error(errc::io, "cannot list this process's threads: " + ec.message());
-  return {};
+  if (sched_getaffinity(0, sizeof before, &before) != 0) {
+    int e = errno;
+    return make_error(errc::io, std::string{"cannot read this thread's CPUs: "} + std::strerror(e));
+  }
+  auto failed = set_every_thread(set);
+  if (!failed) return {};
+  (void)set_every_thread(before);
+  auto [tid, e] = *failed;
+  return make_error(errc::io, "cannot restrict " +
+                                  (tid ? "thread " + std::to_string(tid) : std::string{"threads"}) +
+                                  " to CPUs " + cpu_list(cpus) + ": " + std::strerror(e));
+}
+
+expected<cpu_split> take_node_cpus(int server_cpus) {
+  auto allowed = allowed_cpus();
+  if (!allowed) return allowed.error();
+  auto split = split_cpus(*allowed, server_cpus);
+  if (!split) return split.error();
+  if (auto r = restrict_process(split->node); !r) return r.error();
+  return split;
 }
 
 std::string cpu_list(const std::vector<int>& cpus) {

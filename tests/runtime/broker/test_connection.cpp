@@ -354,15 +354,27 @@ CAF_TEST(an embedded server runs on the cpus it was given) {
   opts.data_dir =
       (std::filesystem::temp_directory_path() / ("sy-embedded-cpus-" + std::to_string(::getpid())))
           .string();
+  // A CPU number that cannot be, and one this process may not use.
+  opts.cpus = {-1};
+  auto invalid = embedded_server::start(opts);
+  CAF_REQUIRE(!invalid);
+  CAF_CHECK(contains(invalid.error().message, "cannot run on CPU -1: no such CPU number"));
+  if (allowed->back() < 1023) {
+    opts.cpus = {1023};
+    auto elsewhere = embedded_server::start(opts);
+    CAF_REQUIRE(!elsewhere);
+    CAF_CHECK(contains(elsewhere.error().message, "cannot run nats-server on CPUs 1023: "));
+  }
+  if (allowed->size() < 2) {
+    CAF_MESSAGE("one CPU only: nothing to place the server on apart");
+    std::filesystem::remove_all(opts.data_dir);
+    return;
+  }
   opts.cpus = {allowed->back()};
   auto server = embedded_server::start(opts);
   SY_REQUIRE(server);
-  std::ifstream in("/proc/" + std::to_string(server->pid()) + "/status");
-  std::string line, listed;
-  while (std::getline(in, line))
-    if (line.rfind("Cpus_allowed_list:", 0) == 0)
-      listed = line.substr(line.find_last_of(" \t") + 1);
-  CAF_CHECK_EQUAL(listed, std::to_string(allowed->back()));
+  auto placed = sy::allowed_cpus(server->pid());
+  CAF_CHECK(placed && *placed == opts.cpus);
   server->stop();
   std::filesystem::remove_all(opts.data_dir);
 }

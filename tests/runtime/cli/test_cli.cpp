@@ -64,6 +64,9 @@ CAF_TEST(usage errors exit 2 and help and version exit 0) {
   CAF_CHECK_EQUAL(run("", out), 2);
   CAF_CHECK_EQUAL(run("frobnicate", out), 2);
   CAF_CHECK_EQUAL(run("match --headers '{}'", out), 2); // --filters missing
+  // Placing the server is for the scenarios that run one.
+  CAF_CHECK_EQUAL(run("bench --scenario scheduler --split-cpus", out), 2);
+  CAF_CHECK(contains(out, "--split-cpus and --cpu-latency-us are for the route"));
   CAF_CHECK_EQUAL(run("--version", out), 0);
   CAF_CHECK(contains(out, "switchyard 0."));
   for (const char* cmd : {"", "match", "config show", "node", "send"}) {

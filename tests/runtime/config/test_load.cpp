@@ -60,6 +60,7 @@ CAF_TEST(with no layer every key has its default) {
   CAF_CHECK(c.broker.urls.empty());
   CAF_CHECK_EQUAL(c.broker.embedded_port, 4222);
   CAF_CHECK_EQUAL(c.broker.embedded_gc_percent, 400);
+  CAF_CHECK_EQUAL(c.broker.embedded_cpus, "shared");
   CAF_CHECK_EQUAL(c.broker.storage, "file");
   CAF_CHECK(c.broker.dedup_window == 2min);
   CAF_CHECK_EQUAL(c.log.level, "info");
