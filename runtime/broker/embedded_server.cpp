@@ -12,7 +12,6 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
-#include <sched.h>
 #include <sstream>
 #include <string_view>
 #include <sys/prctl.h>
@@ -101,10 +100,7 @@ constexpr int child_failure_exec = 2;
 expected<pid_t> spawn(const std::string& binary, std::vector<std::string> args,
                       std::vector<std::string> env, int log_fd, bool stop_with_parent,
                       const std::vector<int>& cpus) {
-  cpu_set_t cpu_set;
-  CPU_ZERO(&cpu_set);
-  for (auto cpu : cpus)
-    CPU_SET(cpu, &cpu_set);
+  auto cpu_set = to_cpu_set(cpus);
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());

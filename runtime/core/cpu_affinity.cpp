@@ -57,14 +57,20 @@ expected<cpu_split> split_cpus(const std::vector<int>& allowed, int server_cpus)
   return out;
 }
 
-expected<void> restrict_process(const std::vector<int>& cpus) {
-  cpu_set_t set, before;
+cpu_set_t to_cpu_set(const std::vector<int>& cpus) {
+  cpu_set_t set;
   CPU_ZERO(&set);
-  for (auto cpu : cpus) {
+  for (auto cpu : cpus)
+    CPU_SET(cpu, &set);
+  return set;
+}
+
+expected<void> restrict_process(const std::vector<int>& cpus) {
+  for (auto cpu : cpus)
     if (cpu < 0 || cpu >= CPU_SETSIZE)
       return make_error(errc::invalid_input, "no such CPU: " + std::to_string(cpu));
-    CPU_SET(cpu, &set);
-  }
+  auto set = to_cpu_set(cpus);
+  cpu_set_t before;
   if (sched_getaffinity(0, sizeof before, &before) != 0) {
     int e = errno;
     return make_error(errc::io, std::string{"cannot read this thread's CPUs: "} + std::strerror(e));

@@ -2,6 +2,7 @@
 
 #include "runtime/core/expected.hpp"
 
+#include <sched.h>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -29,6 +30,10 @@ struct cpu_split {
 /// others for the node (at least one); `errc::invalid_input` with fewer than
 /// 2 CPUs.
 expected<cpu_split> split_cpus(const std::vector<int>& allowed, int server_cpus);
+
+/// `cpus` as a Linux CPU set; every number must be in range (0 to
+/// `CPU_SETSIZE` - 1).
+cpu_set_t to_cpu_set(const std::vector<int>& cpus);
 
 /// Restricts every thread of this process to `cpus`; threads started
 /// afterwards inherit it from the thread that starts them. Call it while no
