@@ -15,6 +15,7 @@
 #include "runtime/pipeline/layout.hpp"
 #include "runtime/pipeline/live_nodes.hpp"
 #include "runtime/pipeline/queue_drain.hpp"
+#include "runtime/pipeline/record_reaper.hpp"
 #include "runtime/pipeline/schedule_runner.hpp"
 #include "runtime/task/codec.hpp"
 #include "runtime/task/resource_ref.hpp"
@@ -46,6 +47,16 @@ struct housekeeper_state {
   std::unique_ptr<broker::pull_consumer> feed;
   std::string feed_consumer;
   pipeline::analysis_tracker tracker;
+  /// Which messages of the bucket may go, and when (the feed's view).
+  pipeline::record_reaper reaper;
+  /// The oldest record that stays, once found still stored: not looked up
+  /// again while it holds the floor.
+  std::uint64_t floor_checked = 0;
+  /// The keeper's sequence when it was last moved for the floor: moved
+  /// once, not again until the feed brings the new one.
+  std::uint64_t keeper_moved = 0;
+  /// When the leader last looked for a purge between its passes.
+  std::chrono::steady_clock::time_point purge_checked{};
   /// Crashed records to delete, by expiry time (Unix seconds).
   std::multimap<double, std::pair<std::string, std::uint64_t>> crashed;
   /// Non-persistent binds no live node serves, since when (Unix seconds).
@@ -105,12 +116,65 @@ void delete_record(housekeeper_state& st, const housekeeper_deps& deps, std::uin
   (void)broker::request_message_delete(*deps.conn, pipeline::tasks_stream, revision, st.api_inbox);
 }
 
-/// A delete or purge marker (left by `retry`, a removal by hand, a send
-/// that failed) has told the leader that its key is gone; then it goes too,
-/// so markers do not pile up. Without a reply: a marker that a newer
-/// revision replaced meanwhile is gone already, and that is no failure.
-void remove_marker(const housekeeper_deps& deps, std::uint64_t revision) {
-  (void)broker::request_message_delete(*deps.conn, pipeline::tasks_stream, revision);
+/// Records below the floor worth a purge between two passes: each purge
+/// also makes nats-server rewrite the rest of the stream's block.
+constexpr std::size_t purge_batch = 1024;
+
+/// How often, at most, the leader looks for a purge between its passes.
+constexpr auto purge_check_interval = std::chrono::milliseconds{50};
+
+/// Purges the records released below the floor, if `record_reaper::
+/// purge_due(at_least)`. A keeper holding the
+/// floor is moved to the stream's end first; the floor follows once the
+/// feed brings the new keeper. Blocking; the leader's own thread.
+void purge_released(housekeeper_state& st, const housekeeper_deps& deps, std::size_t at_least) {
+  auto oldest = st.reaper.oldest_kept();
+  if (oldest && oldest->second == pipeline::tasks_keeper_key && st.reaper.released() > 0 &&
+      oldest->first != st.keeper_moved) {
+    st.keeper_moved = oldest->first;
+    if (auto r = pipeline::move_tasks_keeper(*deps.tasks); !r)
+      st.log->warn("finished records not removed yet: {}", r.error().message);
+  }
+  if (!st.reaper.purge_due(at_least)) return;
+  auto floor = st.reaper.floor();
+  if (auto r =
+          broker::purge_stream_below(*deps.conn, pipeline::tasks_stream,
+                                     "$KV." + std::string{pipeline::tasks_bucket} + ".>", floor))
+    st.reaper.purged(floor);
+  else
+    st.log->warn("finished records not removed yet: {}", r.error().message);
+}
+
+/// Removes the records released so far (docs/PIPELINE.md "Removing
+/// records"): everything below the floor in one purge, and what waited
+/// above it for two passes one by one. A record holding the floor that
+/// long is looked up once, and forgotten if it is gone (removed by someone
+/// else). Blocking; the leader's own thread.
+void reap(housekeeper_state& st, const housekeeper_deps& deps, const housekeeper_options& opts) {
+  purge_released(st, deps, 1);
+  auto cutoff = unix_now() - 2 * opts.interval.count() / 1000.0;
+  auto oldest = st.reaper.oldest_kept();
+  if (!oldest || !st.reaper.overdue(cutoff)) return;
+  const auto& [seq, key] = *oldest;
+  // The keeper is written anew when it holds the floor; the feed brings
+  // the new one, which replaces it here.
+  if (seq != st.floor_checked && key != pipeline::tasks_keeper_key) {
+    auto stored =
+        broker::next_stored_message(*deps.conn, pipeline::tasks_stream,
+                                    "$KV." + std::string{pipeline::tasks_bucket} + "." + key, seq);
+    if (!stored)
+      return st.log->warn("finished records not removed yet: {}", stored.error().message);
+    if (!*stored || (*stored)->seq != seq) {
+      st.reaper.vanished(seq); // the next pass purges past it
+      return;
+    }
+    st.floor_checked = seq;
+    st.log->info("record {} stays (revision {}); the finished records after it are removed one by "
+                 "one until it goes",
+                 key, seq);
+  }
+  for (auto revision : st.reaper.take_overdue(cutoff))
+    delete_record(st, deps, revision);
 }
 
 /// Publishes an analysis event; its confirmation goes to `st.outcomes`.
@@ -143,11 +207,9 @@ void settle_announcements(housekeeper_state& st, const housekeeper_deps& deps) {
       publish_event(st, deps, id, i->second.event);
       continue;
     }
-    // Records go one by one: a stream purge with a subject filter makes
-    // nats-server 2.9 move its consumers past messages they have not
-    // delivered yet (this leader's own feed among them).
+    auto now = unix_now();
     for (auto revision : i->second.finished_revisions)
-      delete_record(st, deps, revision);
+      st.reaper.release(revision, now);
     for (const auto& receiver : i->second.finished_receivers)
       deps.metrics->of(receiver).garbage_collected++;
     st.announcing.erase(i);
@@ -256,6 +318,8 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   auto& st = self->state;
   st.log->info("leading the housekeeping");
   st.tracker = {};
+  st.reaper = {};
+  st.floor_checked = st.keeper_moved = 0;
   st.root_rechecks.clear();
   st.feed_revision = 0;
   st.crashed.clear();
@@ -305,6 +369,7 @@ void step_down(housekeeper_state& st, const housekeeper_deps& deps) {
   st.lease.reset();
   stop_feed(st, deps);
   st.tracker = {};
+  st.reaper = {};
   st.root_rechecks.clear();
   st.feed_revision = 0;
   st.crashed.clear();
@@ -475,7 +540,7 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
     const auto& key = st.crashed.begin()->second.first;
     api_call(st, deps, "$JS.API.STREAM.PURGE." + std::string{pipeline::crashed_stream},
              {{"filter", pipeline::crashed_uid_filter(key.substr(key.find('.') + 1))}});
-    delete_record(st, deps, st.crashed.begin()->second.second);
+    st.reaper.release(st.crashed.begin()->second.second, now);
     st.crashed.erase(st.crashed.begin());
   }
   auto cutoff = now - opts.started_timeout.count() / 1000.0;
@@ -650,6 +715,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         if (hold_lease(self, deps, opts)) {
           write_keepers(self->state, deps);
           expire(self, deps, opts);
+          reap(self->state, deps, opts);
           retire_offline_binds(self->state, deps, opts);
           collect_resources(self->state, deps, opts);
         }
@@ -658,6 +724,12 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
       [self, deps](committed_atom) {
         auto batch = batch_writes_of(self);
         settle_announcements(self->state, deps);
+        auto& st = self->state;
+        auto now = std::chrono::steady_clock::now();
+        if (st.reaper.released() >= purge_batch && now - st.purge_checked >= purge_check_interval) {
+          st.purge_checked = now;
+          purge_released(st, deps, purge_batch);
+        }
       },
       [self, deps, opts](schedule_atom) {
         settle_announcements(self->state, deps);
@@ -669,7 +741,11 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         if (!self->state.lease) return;
         self->state.feed_revision = std::max(self->state.feed_revision, entry.revision);
         on_entry(self->state, entry);
-        if (entry.operation != broker::kv_operation::put) remove_marker(deps, entry.revision);
+        // A delete or purge marker (left by `retry`, a removal by hand, a
+        // send that failed) has told the leader that its key is gone; it
+        // may go too, so that markers do not pile up.
+        self->state.reaper.delivered(entry.key, entry.revision,
+                                     entry.operation != broker::kv_operation::put, unix_now());
         announce_completed(self->state, deps, opts);
       },
   };

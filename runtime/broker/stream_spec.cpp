@@ -240,6 +240,21 @@ expected<void> purge_stream(connection& conn, const std::string& stream,
   return {};
 }
 
+expected<void> purge_stream_below(connection& conn, const std::string& stream,
+                                  const std::string& subject_filter, std::uint64_t seq) {
+  // nats.c 3.4 leaves the sequence out of its purge request (it would purge
+  // everything), so the request is written here.
+  value request{{"filter", subject_filter}, {"seq", seq}};
+  auto reply =
+      conn.request("$JS.API.STREAM.PURGE." + stream, request.dump(), conn.options().api_timeout);
+  auto what = "cannot purge stream " + stream + " below " + std::to_string(seq);
+  if (!reply) return make_error(reply.error().code, what + ": " + reply.error().message);
+  auto j = value::parse(reply->data(), nullptr, false);
+  if (!j.is_object() || !j.value("success", false))
+    return make_error(errc::unavailable, what + ": " + std::string{reply->data()});
+  return {};
+}
+
 expected<std::optional<std::string>> last_message_data(connection& conn, const std::string& stream,
                                                        const std::string& subject) {
   auto opts = detail::js_options(conn.options().api_timeout);

@@ -100,6 +100,15 @@ expected<void> delete_stream(connection& conn, const std::string& stream);
 expected<void> purge_stream(connection& conn, const std::string& stream,
                             const std::string& subject_filter = {});
 
+/// Removes every message of the stream on `subject_filter` below sequence
+/// `seq`. nats-server 2.9 moves each consumer whose filter the purge's
+/// covers, and that has not delivered that far, to the first message left
+/// on the filter, and forgets what those consumers have delivered and not
+/// had acked. A filter other than ">" keeps nats-server 2.9.10 from its
+/// compaction, which leaves the stream's block cache unusable.
+expected<void> purge_stream_below(connection& conn, const std::string& stream,
+                                  const std::string& subject_filter, std::uint64_t seq);
+
 /// The data of the last message on `subject` (no wildcards) in `stream`;
 /// none when there is none.
 expected<std::optional<std::string>> last_message_data(connection& conn, const std::string& stream,

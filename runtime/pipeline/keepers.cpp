@@ -40,6 +40,10 @@ expected<void> refresh(broker::connection& conn, const std::string& stream) {
 expected<void> refresh_keepers(broker::connection& conn, broker::kv_bucket& tasks) {
   for (const auto* stream : {unrouted_stream, queues_stream})
     if (auto r = refresh(conn, stream); !r) return r;
+  return move_tasks_keeper(tasks);
+}
+
+expected<void> move_tasks_keeper(broker::kv_bucket& tasks) {
   // The bucket keeps one revision per key: the new keeper replaces the old.
   if (auto r = tasks.put(tasks_keeper_key, keeper_text); !r)
     return make_error(r.error().code, "keeper of " + tasks.name() + ": " + r.error().message);

@@ -27,6 +27,11 @@ inline constexpr std::chrono::seconds keeper_interval{60};
 /// Blocking (a few API requests per stream).
 expected<void> refresh_keepers(broker::connection& conn, broker::kv_bucket& tasks);
 
+/// Writes the keeper of `KV_sy_tasks` anew, at the stream's end (the old
+/// one goes with it): a keeper must not hold back the removal of the
+/// records behind it (docs/PIPELINE.md "Removing records"). Blocking.
+expected<void> move_tasks_keeper(broker::kv_bucket& tasks);
+
 /// The messages of `SY_UNROUTED` or `SY_QUEUES`, keepers not counted: the
 /// tasks they hold. Blocking.
 expected<std::uint64_t> stored_tasks(broker::connection& conn, const std::string& stream);

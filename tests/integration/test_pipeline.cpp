@@ -155,6 +155,43 @@ CAF_TEST(a crashing consumer records Crashed with its error) {
   CAF_CHECK_EQUAL(events[root].value("crashed", -1), 1);
 }
 
+CAF_TEST(finished records are removed and a crashed one before them stays) {
+  node_process node{
+      quick_housekeeping(consumer("work", R"([{type = "job"}])") +
+                         consumer("flaky", R"([{type = "flaky"}])", "{ crash_probability = 1.0 }")),
+      server.url()};
+  CAF_CHECK(node.wait_for_log("running"));
+  auto tasks = broker::kv_bucket::open(conn, pipeline::tasks_bucket);
+  CAF_REQUIRE(tasks.has_value());
+  auto record_gone = [&](const std::string& root, const std::string& receiver) {
+    auto key = pipeline::task_key(root, fork_uid(root, receiver));
+    for (int i = 0; i < 100; ++i) {
+      auto r = tasks->get(key);
+      if (!r && r.error().code == errc::not_found) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+    return false;
+  };
+  auto run_jobs = [&] {
+    std::vector<std::string> roots;
+    for (int i = 0; i < 5; ++i)
+      roots.push_back(send({{"type", "job"}}));
+    for (const auto& root : roots)
+      REQUIRE_EVENT(root, node);
+    for (const auto& root : roots)
+      CAF_CHECK(record_gone(root, "work"));
+  };
+  // Nothing stays: the finished records go together in a purge.
+  run_jobs();
+  // A crashed record stays for crashed_ttl and holds the purge back; the
+  // records that finish after it go one by one.
+  auto crashed = send({{"type", "flaky"}});
+  REQUIRE_EVENT(crashed, node);
+  run_jobs();
+  CAF_CHECK(tasks->get(pipeline::task_key(crashed, fork_uid(crashed, "flaky"))));
+  CAF_CHECK(node.wait_for_log("the finished records after it are removed one by one"));
+}
+
 CAF_TEST(higher priority tasks overtake waiting lower ones) {
   node_process node{"[router]\ninstances = 1\n" +
                         consumer("slow", R"([{type = "job"}])", "{ service_time_ms = 30 }", 1),

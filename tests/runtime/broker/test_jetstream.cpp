@@ -200,6 +200,24 @@ CAF_TEST(purge and delete remove messages) {
   CAF_CHECK(delete_stream(*conn, "SY_QUEUES"));
 }
 
+CAF_TEST(a purge below a sequence keeps that message and the later ones) {
+  auto spec = queue_spec();
+  spec.allow_direct = true; // to read the first message back
+  SY_REQUIRE(ensure_stream(*conn, spec));
+  for (auto subject : {"sy.queue.e.low", "sy.queue.f.low", "sy.queue.e.low", "sy.queue.f.low"})
+    SY_REQUIRE(conn->js_publish({subject, "x", {}, {}, std::nullopt}, 2s));
+  CAF_CHECK(purge_stream_below(*conn, "SY_QUEUES", "sy.queue.>", 3));
+  CAF_CHECK_EQUAL(messages_in(*conn, "SY_QUEUES"), 2u);
+  auto first = next_stored_message(*conn, "SY_QUEUES", "sy.queue.>", 1);
+  CAF_CHECK(first && *first && (*first)->seq == 3u);
+  // Below a sequence already gone: nothing more goes.
+  CAF_CHECK(purge_stream_below(*conn, "SY_QUEUES", "sy.queue.>", 2));
+  CAF_CHECK_EQUAL(messages_in(*conn, "SY_QUEUES"), 2u);
+  auto none = purge_stream_below(*conn, "NOPE", "sy.queue.>", 2);
+  CAF_CHECK(!none);
+  CAF_CHECK(delete_stream(*conn, "SY_QUEUES"));
+}
+
 CAF_TEST(ensure consumer creates updates and rejects incompatible shapes) {
   SY_REQUIRE(ensure_stream(*conn, queue_spec()));
   consumer_spec spec;

@@ -1,0 +1,80 @@
+#include "runtime/pipeline/record_reaper.hpp"
+
+#include <algorithm>
+
+namespace sy::pipeline {
+
+void record_reaper::delivered(std::string_view key, std::uint64_t seq, bool released, double now) {
+  last_delivered_ = std::max(last_delivered_, seq);
+  auto [i, first] = current_.try_emplace(std::string{key}, seq);
+  if (!first) {
+    kept_.erase(i->second);
+    released_.erase(i->second);
+    i->second = seq;
+  }
+  if (released)
+    released_.emplace(seq, released_message{i->first, now});
+  else
+    kept_.emplace(seq, i->first);
+}
+
+void record_reaper::release(std::uint64_t seq, double now) {
+  auto i = kept_.find(seq);
+  if (i == kept_.end()) return;
+  released_.emplace(seq, released_message{std::move(i->second), now});
+  kept_.erase(i);
+}
+
+std::uint64_t record_reaper::floor() const {
+  return kept_.empty() ? last_delivered_ + 1 : kept_.begin()->first;
+}
+
+std::size_t record_reaper::purgeable() const {
+  return static_cast<std::size_t>(std::distance(released_.begin(), released_.lower_bound(floor())));
+}
+
+bool record_reaper::purge_due(std::size_t at_least) const {
+  auto in_stream = kept_.size() + released_.size();
+  return purgeable() >= std::max({at_least, std::size_t{1}, in_stream / purge_share});
+}
+
+void record_reaper::purged(std::uint64_t seq) {
+  while (!kept_.empty() && kept_.begin()->first < seq)
+    forget(kept_.begin()->first, kept_.begin()->second);
+  while (!released_.empty() && released_.begin()->first < seq)
+    forget(released_.begin()->first, released_.begin()->second.key);
+}
+
+std::optional<std::pair<std::uint64_t, std::string>> record_reaper::oldest_kept() const {
+  if (kept_.empty()) return std::nullopt;
+  return *kept_.begin();
+}
+
+bool record_reaper::overdue(double cutoff) const {
+  return std::any_of(released_.begin(), released_.end(),
+                     [cutoff](const auto& r) { return r.second.since < cutoff; });
+}
+
+std::vector<std::uint64_t> record_reaper::take_overdue(double cutoff) {
+  std::vector<std::uint64_t> out;
+  for (const auto& [seq, r] : released_)
+    if (r.since < cutoff) out.push_back(seq);
+  for (auto seq : out)
+    forget(seq, released_.at(seq).key);
+  return out;
+}
+
+void record_reaper::vanished(std::uint64_t seq) {
+  if (auto i = kept_.find(seq); i != kept_.end())
+    forget(seq, i->second);
+  else if (auto j = released_.find(seq); j != released_.end())
+    forget(seq, j->second.key);
+}
+
+void record_reaper::forget(std::uint64_t seq, const std::string& key) {
+  if (auto i = current_.find(key); i != current_.end() && i->second == seq) current_.erase(i);
+  kept_.erase(seq);
+  released_.erase(seq);
+}
+
+} // namespace sy::pipeline

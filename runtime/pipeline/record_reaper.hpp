@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+/// Which messages of `KV_sy_tasks` the housekeeping leader may remove, and
+/// how (docs/PIPELINE.md "Removing records"). The bucket keeps one message
+/// per key and the leader's feed delivers every message in sequence order,
+/// so the leader knows the message of every key. A message stays until it
+/// is released: its analysis was announced, its `crashed_ttl` ran out, or it
+/// is a delete marker the leader has read. Released messages go together in
+/// one purge of everything below the oldest message that stays (the
+/// floor); those above a floor that does not move go one by one.
+///
+/// Bookkeeping only: the leader makes the broker calls and reports them
+/// here. Not thread-safe; the leader's actor owns it.
+namespace sy::pipeline {
+
+class record_reaper {
+public:
+  /// The feed delivered `seq`, now `key`'s message: the bucket dropped the
+  /// key's earlier one. A marker (`released`) may go at once; a record
+  /// stays until `release`.
+  void delivered(std::string_view key, std::uint64_t seq, bool released, double now);
+
+  /// Message `seq` may go. Ignored unless it is still its key's message.
+  void release(std::uint64_t seq, double now);
+
+  /// The lowest sequence that stays: the oldest message not released, or
+  /// the one after the last delivered when every message is released. A
+  /// purge below it removes released messages only (messages not yet
+  /// delivered have higher sequences).
+  std::uint64_t floor() const;
+
+  /// Released messages below `floor()`: what one purge would remove.
+  std::size_t purgeable() const;
+
+  /// Released messages in all.
+  std::size_t released() const { return released_.size(); }
+
+  /// Whether a purge now removes at least `at_least` messages (1 at the
+  /// least) and at least one per `purge_share` messages in the stream: a
+  /// purge makes nats-server 2.9 match its filter against every subject
+  /// in the stream, twice.
+  bool purge_due(std::size_t at_least) const;
+
+  static constexpr std::size_t purge_share = 8;
+
+  /// The stream was purged below `seq`: its messages there are gone.
+  void purged(std::uint64_t seq);
+
+  /// The oldest message that stays, and its key; none when all may go.
+  std::optional<std::pair<std::uint64_t, std::string>> oldest_kept() const;
+
+  /// Whether a message released before `cutoff` waits above the floor.
+  bool overdue(double cutoff) const;
+
+  /// The messages released before `cutoff`, to be removed one by one; they
+  /// are forgotten here.
+  std::vector<std::uint64_t> take_overdue(double cutoff);
+
+  /// Message `seq` is not in the stream any more (removed by someone else):
+  /// it no longer holds the floor.
+  void vanished(std::uint64_t seq);
+
+private:
+  struct released_message {
+    std::string key;
+    double since = 0;
+  };
+
+  /// Drops `seq` from everything.
+  void forget(std::uint64_t seq, const std::string& key);
+
+  /// Messages that stay, by sequence: their keys.
+  std::map<std::uint64_t, std::string> kept_;
+  /// Messages that may go, by sequence.
+  std::map<std::uint64_t, released_message> released_;
+  /// Each key's current message.
+  std::unordered_map<std::string, std::uint64_t> current_;
+  std::uint64_t last_delivered_ = 0;
+};
+
+} // namespace sy::pipeline

@@ -1,0 +1,112 @@
+#define CAF_SUITE runtime.pipeline.record_reaper
+#include "caf/test/unit_test.hpp"
+#include "caf/test/unit_test_impl.hpp"
+#include "runtime/pipeline/record_reaper.hpp"
+
+using sy::pipeline::record_reaper;
+using seqs = std::vector<std::uint64_t>;
+
+CAF_TEST(released records below the oldest kept one are purged together) {
+  record_reaper r;
+  r.delivered("a.1", 1, false, 0);
+  r.delivered("a.2", 2, false, 0);
+  r.delivered("b.1", 3, false, 0);
+  r.delivered("a.3", 4, false, 0);
+  CAF_CHECK_EQUAL(r.floor(), 1u);
+  r.release(2, 0);
+  r.release(4, 0);
+  // 1 stays, so nothing can be purged yet.
+  CAF_CHECK_EQUAL(r.purgeable(), 0u);
+  r.release(1, 0);
+  // Now 1 and 2 lie below 3, which stays; 4 waits above it.
+  CAF_CHECK_EQUAL(r.floor(), 3u);
+  CAF_CHECK_EQUAL(r.purgeable(), 2u);
+  r.purged(3);
+  CAF_CHECK_EQUAL(r.released(), 1u);
+  CAF_CHECK_EQUAL(r.oldest_kept()->second, "b.1");
+  r.release(3, 0);
+  // Every message may go: the floor is past the last one delivered.
+  CAF_CHECK_EQUAL(r.floor(), 5u);
+  CAF_CHECK_EQUAL(r.purgeable(), 2u);
+  r.purged(5);
+  CAF_CHECK_EQUAL(r.released(), 0u);
+  CAF_CHECK(!r.oldest_kept());
+}
+
+CAF_TEST(a key written again moves its record to the new message) {
+  record_reaper r;
+  r.delivered("a.1", 1, false, 0); // Spawned
+  r.delivered("a.2", 2, false, 0);
+  r.delivered("a.1", 3, false, 0); // Finished: the bucket dropped 1
+  CAF_CHECK_EQUAL(r.floor(), 2u);
+  // A release of the replaced message changes nothing.
+  r.release(1, 0);
+  CAF_CHECK_EQUAL(r.released(), 0u);
+  r.release(3, 0);
+  CAF_CHECK_EQUAL(r.purgeable(), 0u); // 3 waits above 2
+  // A key written again after its release stays.
+  r.delivered("a.1", 4, false, 0);
+  CAF_CHECK_EQUAL(r.released(), 0u);
+  r.release(2, 0);
+  CAF_CHECK_EQUAL(r.floor(), 4u);
+  CAF_CHECK_EQUAL(r.purgeable(), 1u);
+}
+
+CAF_TEST(delete markers may go as soon as they are delivered) {
+  record_reaper r;
+  r.delivered("a.1", 1, false, 0);
+  r.delivered("a.1", 2, true, 0); // a retry removed a.1
+  CAF_CHECK(!r.oldest_kept());
+  CAF_CHECK_EQUAL(r.floor(), 3u);
+  CAF_CHECK_EQUAL(r.purgeable(), 1u);
+}
+
+CAF_TEST(records released long ago above a floor that stays go one by one) {
+  record_reaper r;
+  r.delivered("crashed.1", 1, false, 0);
+  r.delivered("a.1", 2, false, 0);
+  r.delivered("b.1", 3, false, 0);
+  r.release(2, 10);
+  r.release(3, 20);
+  CAF_CHECK(!r.overdue(10));
+  CAF_CHECK(r.overdue(15));
+  CAF_CHECK_EQUAL(r.take_overdue(15), seqs{2});
+  CAF_CHECK_EQUAL(r.released(), 1u);
+  CAF_CHECK(!r.overdue(15));
+  CAF_CHECK_EQUAL(r.take_overdue(25), seqs{3});
+  CAF_CHECK_EQUAL(r.floor(), 1u);
+}
+
+CAF_TEST(a kept record removed by someone else no longer holds the floor) {
+  record_reaper r;
+  r.delivered("a.1", 1, false, 0);
+  r.delivered("b.1", 2, false, 0);
+  r.release(2, 0);
+  CAF_CHECK_EQUAL(r.purgeable(), 0u);
+  r.vanished(1);
+  CAF_CHECK_EQUAL(r.floor(), 3u);
+  CAF_CHECK_EQUAL(r.purgeable(), 1u);
+  // Its key is no longer tracked: a new message for it is a new record.
+  r.delivered("a.1", 4, false, 0);
+  CAF_CHECK_EQUAL(r.floor(), 4u);
+  CAF_CHECK_EQUAL(r.purgeable(), 1u);
+}
+
+CAF_TEST(a purge is due when it removes enough of the stream) {
+  record_reaper r;
+  auto share = record_reaper::purge_share;
+  // One released message below 2 * share - 1 kept ones: too small a part.
+  r.delivered("done.1", 1, false, 0);
+  for (std::uint64_t seq = 2; seq < 2 * share + 1; ++seq)
+    r.delivered("live." + std::to_string(seq), seq, false, 0);
+  r.release(1, 0);
+  CAF_CHECK_EQUAL(r.purgeable(), 1u);
+  CAF_CHECK(!r.purge_due(1));
+  // Two of 2 * share: due, unless more than two are asked for.
+  r.release(2, 0);
+  CAF_CHECK_EQUAL(r.purgeable(), 2u);
+  CAF_CHECK(r.purge_due(2));
+  CAF_CHECK(!r.purge_due(3));
+  // Nothing below the floor: never due.
+  CAF_CHECK(!record_reaper{}.purge_due(0));
+}
