@@ -11,7 +11,11 @@ prints the functions by their own time (flat) and with what they call
 (cumulative), as shares of the samples.
 
     python3 scripts/server_profile.py [--switchyard PATH] [--seconds S]
-        [--top N] [-- BENCH ARGS...]
+        [--top N] [--paths NAME [--depth D]] [-- BENCH ARGS...]
+
+`--paths runtime.growslice` also lists the call paths that lead to the
+functions whose name contains the text, to tell apart the callers of a
+function that is busy everywhere.
 
 Default bench: --scenario route --tasks 60000 (the run must outlast the
 delay plus the seconds profiled). The profiler itself costs the server some
@@ -138,6 +142,22 @@ def report(samples, top):
             print(f"{100 * ns / total:5.1f}%  {short(name)}")
 
 
+def report_paths(samples, focus, depth, top):
+    """The call paths that lead to functions named `focus` (a substring),
+    `depth` frames of them, innermost first, by their share of samples."""
+    total = sum(ns for _, ns in samples) or 1
+    paths = collections.Counter()
+    for stack, ns in samples:
+        for i, name in enumerate(stack):
+            if focus in name:
+                paths[" <- ".join(stack[i:i + depth])] += ns
+                break
+    strip = lambda s: s.replace("github.com/nats-io/nats-server/v2/server.", "")
+    print(f"--- paths to {focus}")
+    for path, ns in paths.most_common(top):
+        print(f"{100 * ns / total:5.1f}%  {strip(path)}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--switchyard", default="build/runtime/cli/switchyard")
@@ -145,6 +165,10 @@ def main():
     parser.add_argument("--delay", type=float, default=3.0, help="seconds before profiling")
     parser.add_argument("--seconds", type=int, default=4, help="seconds profiled")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--paths", metavar="NAME", action="append", default=[],
+                        help="also print the call paths to functions whose name contains NAME"
+                        " (repeatable)")
+    parser.add_argument("--depth", type=int, default=8, help="frames per path with --paths")
     parser.add_argument("bench", nargs="*", default=["--scenario", "route", "--tasks", "60000"])
     args = parser.parse_args()
 
@@ -167,7 +191,10 @@ def main():
         code = bench.wait()
         if code != 0:
             sys.exit(f"server_profile: switchyard bench exited {code}")
-    report(read_profile(data), args.top)
+    samples = read_profile(data)
+    report(samples, args.top)
+    for name in args.paths:
+        report_paths(samples, name, args.depth, args.top)
 
 
 if __name__ == "__main__":
