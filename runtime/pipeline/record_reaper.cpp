@@ -8,29 +8,22 @@ void record_reaper::delivered(std::string_view key, std::uint64_t seq, bool rele
   last_delivered_ = std::max(last_delivered_, seq);
   auto [i, first] = current_.try_emplace(std::string{key}, seq);
   if (!first) {
-    kept_.erase(i->second);
-    released_.erase(i->second);
+    drop(i->second);
     i->second = seq;
   }
   if (released)
-    released_.emplace(seq, released_message{i->first, now});
+    released_.emplace(seq, released_message{&i->first, now});
   else
-    kept_.emplace(seq, i->first);
+    kept_.emplace(seq, &i->first);
+  settle_floor();
 }
 
 void record_reaper::release(std::uint64_t seq, double now) {
   auto i = kept_.find(seq);
   if (i == kept_.end()) return;
-  released_.emplace(seq, released_message{std::move(i->second), now});
+  released_.emplace(seq, released_message{i->second, now});
   kept_.erase(i);
-}
-
-std::uint64_t record_reaper::floor() const {
-  return kept_.empty() ? last_delivered_ + 1 : kept_.begin()->first;
-}
-
-std::size_t record_reaper::purgeable() const {
-  return static_cast<std::size_t>(std::distance(released_.begin(), released_.lower_bound(floor())));
+  settle_floor();
 }
 
 bool record_reaper::purge_due(std::size_t at_least) const {
@@ -43,11 +36,12 @@ void record_reaper::purged(std::uint64_t seq) {
     forget(kept_.begin()->first, kept_.begin()->second);
   while (!released_.empty() && released_.begin()->first < seq)
     forget(released_.begin()->first, released_.begin()->second.key);
+  settle_floor();
 }
 
 std::optional<std::pair<std::uint64_t, std::string>> record_reaper::oldest_kept() const {
   if (kept_.empty()) return std::nullopt;
-  return *kept_.begin();
+  return std::pair{kept_.begin()->first, *kept_.begin()->second};
 }
 
 bool record_reaper::overdue(double cutoff) const {
@@ -61,6 +55,7 @@ std::vector<std::uint64_t> record_reaper::take_overdue(double cutoff) {
     if (r.since < cutoff) out.push_back(seq);
   for (auto seq : out)
     forget(seq, released_.at(seq).key);
+  settle_floor();
   return out;
 }
 
@@ -69,12 +64,29 @@ void record_reaper::vanished(std::uint64_t seq) {
     forget(seq, i->second);
   else if (auto j = released_.find(seq); j != released_.end())
     forget(seq, j->second.key);
+  settle_floor();
 }
 
-void record_reaper::forget(std::uint64_t seq, const std::string& key) {
-  if (auto i = current_.find(key); i != current_.end() && i->second == seq) current_.erase(i);
-  kept_.erase(seq);
-  released_.erase(seq);
+void record_reaper::drop(std::uint64_t seq) {
+  if (auto i = released_.find(seq); i != released_.end()) {
+    if (seq < floor_) --below_floor_;
+    released_.erase(i);
+  } else {
+    kept_.erase(seq);
+  }
+}
+
+void record_reaper::forget(std::uint64_t seq, key_ref key) {
+  drop(seq);
+  if (auto i = current_.find(*key); i != current_.end() && i->second == seq) current_.erase(i);
+}
+
+void record_reaper::settle_floor() {
+  auto floor = kept_.empty() ? last_delivered_ + 1 : kept_.begin()->first;
+  if (floor <= floor_) return;
+  for (auto i = released_.lower_bound(floor_); i != released_.end() && i->first < floor; ++i)
+    ++below_floor_;
+  floor_ = floor;
 }
 
 } // namespace sy::pipeline

@@ -35,10 +35,10 @@ public:
   /// the one after the last delivered when every message is released. A
   /// purge below it removes released messages only (messages not yet
   /// delivered have higher sequences).
-  std::uint64_t floor() const;
+  std::uint64_t floor() const { return floor_; }
 
   /// Released messages below `floor()`: what one purge would remove.
-  std::size_t purgeable() const;
+  std::size_t purgeable() const { return below_floor_; }
 
   /// Released messages in all.
   std::size_t released() const { return released_.size(); }
@@ -69,21 +69,36 @@ public:
   void vanished(std::uint64_t seq);
 
 private:
+  /// A key of `current_` (its nodes do not move).
+  using key_ref = const std::string*;
+
   struct released_message {
-    std::string key;
+    key_ref key;
     double since = 0;
   };
 
-  /// Drops `seq` from everything.
-  void forget(std::uint64_t seq, const std::string& key);
+  /// Drops message `seq`, kept or released; `settle_floor` after.
+  void drop(std::uint64_t seq);
+
+  /// Drops message `seq` and, if it is still its key's message, the key;
+  /// `settle_floor` after.
+  void forget(std::uint64_t seq, key_ref key);
+
+  /// Moves the floor up to the oldest message that stays, counting the
+  /// released messages it passes: the floor only rises, so each released
+  /// message is counted once.
+  void settle_floor();
 
   /// Messages that stay, by sequence: their keys.
-  std::map<std::uint64_t, std::string> kept_;
+  std::map<std::uint64_t, key_ref> kept_;
   /// Messages that may go, by sequence.
   std::map<std::uint64_t, released_message> released_;
   /// Each key's current message.
   std::unordered_map<std::string, std::uint64_t> current_;
   std::uint64_t last_delivered_ = 0;
+  std::uint64_t floor_ = 1;
+  /// Released messages below `floor_`.
+  std::size_t below_floor_ = 0;
 };
 
 } // namespace sy::pipeline

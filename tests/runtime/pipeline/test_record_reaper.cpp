@@ -3,6 +3,10 @@
 #include "caf/test/unit_test_impl.hpp"
 #include "runtime/pipeline/record_reaper.hpp"
 
+#include <algorithm>
+#include <map>
+#include <random>
+
 using sy::pipeline::record_reaper;
 using seqs = std::vector<std::uint64_t>;
 
@@ -109,4 +113,95 @@ CAF_TEST(a purge is due when it removes enough of the stream) {
   CAF_CHECK(!r.purge_due(3));
   // Nothing below the floor: never due.
   CAF_CHECK(!record_reaper{}.purge_due(0));
+}
+
+CAF_TEST(the floor and the purgeable count follow any sequence of events) {
+  // A plain model of the bucket (each key's current message) against the
+  // reaper's incremental bookkeeping, over random events.
+  struct message {
+    std::string key;
+    bool released = false;
+    double since = 0;
+  };
+  std::map<std::uint64_t, message> model;
+  auto model_floor = [&](std::uint64_t last) {
+    for (const auto& [seq, m] : model)
+      if (!m.released) return seq;
+    return last + 1;
+  };
+  auto model_purgeable = [&](std::uint64_t floor) {
+    return static_cast<std::size_t>(std::count_if(model.begin(), model.lower_bound(floor),
+                                                  [](const auto& m) { return m.second.released; }));
+  };
+  record_reaper r;
+  std::mt19937 rng{7};
+  std::uint64_t last = 0;
+  for (int step = 0; step < 20000; ++step) {
+    auto now = static_cast<double>(step);
+    auto pick = [&]() -> std::optional<std::uint64_t> {
+      if (model.empty()) return std::nullopt;
+      auto i = model.begin();
+      std::advance(i, rng() % model.size());
+      return i->first;
+    };
+    switch (rng() % 10) {
+    case 0:
+    case 1:
+    case 2:
+    case 3: { // a record or marker written
+      auto key = "k." + std::to_string(rng() % 300);
+      auto marker = rng() % 10 == 0;
+      ++last;
+      for (auto i = model.begin(); i != model.end(); ++i)
+        if (i->second.key == key) {
+          model.erase(i);
+          break;
+        }
+      model[last] = {key, marker, now};
+      r.delivered(key, last, marker, now);
+      break;
+    }
+    case 4:
+    case 5:
+    case 6: // released
+      if (auto seq = pick(); seq && !model[*seq].released) {
+        model[*seq].released = true;
+        model[*seq].since = now;
+        r.release(*seq, now);
+      }
+      break;
+    case 7: { // purged below the floor
+      auto floor = r.floor();
+      model.erase(model.begin(), model.lower_bound(floor));
+      r.purged(floor);
+      break;
+    }
+    case 8: // removed by someone else
+      if (auto seq = pick()) {
+        model.erase(*seq);
+        r.vanished(*seq);
+      }
+      break;
+    default: { // removed one by one
+      auto cutoff = now - 50;
+      seqs expected;
+      for (auto i = model.begin(); i != model.end();)
+        if (i->second.released && i->second.since < cutoff) {
+          expected.push_back(i->first);
+          i = model.erase(i);
+        } else {
+          ++i;
+        }
+      if (r.take_overdue(cutoff) != expected) CAF_FAIL("take_overdue differs at step " << step);
+    }
+    }
+    auto floor = model_floor(last);
+    auto released =
+        std::count_if(model.begin(), model.end(), [](const auto& m) { return m.second.released; });
+    if (r.floor() != floor || r.purgeable() != model_purgeable(floor) ||
+        r.released() != static_cast<std::size_t>(released))
+      CAF_FAIL("step " << step << ": floor " << r.floor() << " purgeable " << r.purgeable()
+                       << " released " << r.released() << ", expected " << floor << ", "
+                       << model_purgeable(floor) << " and " << released);
+  }
 }
