@@ -66,6 +66,9 @@ struct bench_options {
   int tasks = -1;
   /// Most sends waiting for their confirmation (throughput scenarios).
   int in_flight = 2000;
+  /// Roots sent per second at most (throughput scenarios); 0: as fast as
+  /// confirmations allow.
+  int rate = 0;
   /// Workers per consumer identity in the node.
   int concurrency = 4;
   /// Router actors in the node.
@@ -79,6 +82,10 @@ struct bench_options {
   int cpu_latency_us = -1;
   /// The server on cores of its own, the bench and the node on the others.
   bool split_cpus = false;
+  /// Analyses whose one task crashes, run before the measured ones: their
+  /// Crashed records stay in `sy_tasks` (`crashed_ttl`), ahead of every
+  /// record of the run, as in a deployment with tasks waiting for a retry.
+  int crashed = 0;
   bool json = false;
 };
 
@@ -116,6 +123,9 @@ std::optional<scenario> make_scenario(const bench_options& opts) {
   } else {
     return std::nullopt;
   }
+  if (opts.crashed > 0)
+    s.consumers_toml += consumer_toml("bench-crash", "sy.consumers.synthetic",
+                                      "[ { stage = \"crash\" } ]", "{ crash_probability = 1.0 }");
   return s;
 }
 
@@ -151,6 +161,29 @@ struct bench_state {
   std::string first_send_error;
 };
 
+/// Sends `n` analyses to the scenario's crashing identity and waits until
+/// each was announced (as crashed), so that their records stay ahead of the
+/// measured ones (`--crashed`).
+expected<void> crash_analyses(pipeline::producer& producer, bench_state& state, int n) {
+  std::vector<std::string> roots;
+  for (int i = 0; i < n; ++i) {
+    auto root = producer.send(make_task(value{{"stage", "crash"}, {"n", i}}));
+    if (!root) return make_error(root.error().code, "--crashed: " + root.error().message);
+    roots.push_back(std::move(*root));
+  }
+  std::unique_lock<std::mutex> lock{state.mutex};
+  auto announced = state.changed.wait_for(lock, std::chrono::seconds{60}, [&] {
+    return std::all_of(roots.begin(), roots.end(),
+                       [&](const auto& root) { return state.roots[root].events > 0; });
+  });
+  if (!announced)
+    return make_error(errc::unavailable,
+                      "--crashed: not every crashed analysis was announced within 60 s");
+  for (const auto& root : roots)
+    state.roots.erase(root);
+  return {};
+}
+
 /// CPU seconds (user + system) a process used so far; -1 if unreadable.
 double process_cpu_seconds(pid_t pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
@@ -180,10 +213,10 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
 }
 
 int run_bench(const bench_options& opts) {
-  if ((opts.split_cpus || opts.cpu_latency_us >= 0) &&
+  if ((opts.split_cpus || opts.cpu_latency_us >= 0 || opts.rate > 0 || opts.crashed > 0) &&
       (opts.scenario == "scheduler" || opts.scenario == "resource" || opts.scenario == "api"))
-    return usage_error("--split-cpus and --cpu-latency-us are for the route, fanout, chain and "
-                       "latency scenarios");
+    return usage_error("--split-cpus, --cpu-latency-us, --rate and --crashed are for the route, "
+                       "fanout, chain and latency scenarios");
   if (opts.scenario == "scheduler") return run_scheduler_bench(opts.tasks, opts.json);
   if (opts.scenario == "resource") return run_resource_bench(opts.tasks, opts.json);
   if (opts.scenario == "api") return run_api_bench(opts.tasks, opts.concurrency, opts.json);
@@ -255,6 +288,7 @@ int run_bench(const bench_options& opts) {
   if (!feed) return fail(feed.error().message);
   auto producer = pipeline::producer::open(*conn);
   if (!producer) return fail(producer.error().message);
+  if (auto r = crash_analyses(*producer, *state, opts.crashed); !r) return fail(r.error().message);
 
   auto cpu_node0 = process_cpu_seconds(node.pid());
   auto cpu_server0 = process_cpu_seconds(server->pid());
@@ -297,6 +331,10 @@ int run_bench(const bench_options& opts) {
     last_send = clock_type::now();
   } else {
     for (int i = 0; i < tasks; ++i) {
+      if (opts.rate > 0)
+        std::this_thread::sleep_until(
+            first_send +
+            std::chrono::microseconds{static_cast<long long>(i) * 1000000 / opts.rate});
       {
         std::unique_lock<std::mutex> lock{state->mutex};
         state->changed.wait(lock, [&] { return state->in_flight < opts.in_flight; });
@@ -372,6 +410,8 @@ int run_bench(const bench_options& opts) {
         {"ranker", opts.ranker},
         {"cpu_latency_us", opts.cpu_latency_us},
         {"split_cpus", opts.split_cpus},
+        {"crashed", opts.crashed},
+        {"rate", opts.rate},
         {"tasks", tasks},
         {"seconds", seconds},
         {"tasks_per_s", per_s},
@@ -393,6 +433,9 @@ int run_bench(const bench_options& opts) {
                      << " routed task(s) per analysis)\n";
     line("queue") << opts.scheduler << ", " << opts.ranker << '\n';
     if (opts.split_cpus) line("cpus") << "split: the server on cores of its own\n";
+    if (opts.rate > 0) line("rate") << opts.rate << " roots/s at most (--rate)\n";
+    if (opts.crashed > 0)
+      line("crashed") << opts.crashed << " crashed record(s) ahead of the run (--crashed)\n";
     if (opts.cpu_latency_us >= 0)
       line("cpu wake") << "within " << opts.cpu_latency_us << " us (node.cpu_latency_us)\n";
     line("tasks") << tasks << '\n';
@@ -450,6 +493,14 @@ void add_bench_command(CLI::App& app, int& result) {
   cmd->add_flag("--split-cpus", opts->split_cpus,
                 "Run the server on cores of its own, the bench and the node on the others (as "
                 "broker.embedded_cpus = \"split\")");
+  cmd->add_option("--rate", opts->rate,
+                  "Roots sent per second at most (default: as fast as they are confirmed; "
+                  "latency sends one at a time anyway)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--crashed", opts->crashed,
+                  "Analyses whose task crashes, run first: their records stay ahead of the "
+                  "measured ones")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", opts->json, "Print one JSON object");
   cmd->callback([opts, &result] { result = run_bench(*opts); });
 }

@@ -66,7 +66,11 @@ CAF_TEST(usage errors exit 2 and help and version exit 0) {
   CAF_CHECK_EQUAL(run("match --headers '{}'", out), 2); // --filters missing
   // Placing the server is for the scenarios that run one.
   CAF_CHECK_EQUAL(run("bench --scenario scheduler --split-cpus", out), 2);
-  CAF_CHECK(contains(out, "--split-cpus and --cpu-latency-us are for the route"));
+  CAF_CHECK(
+      contains(out, "--split-cpus, --cpu-latency-us, --rate and --crashed are for the route"));
+  CAF_CHECK_EQUAL(run("bench --scenario api --crashed 5", out), 2);
+  CAF_CHECK(contains(out, "--crashed are for the route"));
+  CAF_CHECK_EQUAL(run("bench --scenario route --crashed -1", out), 2);
   CAF_CHECK_EQUAL(run("--version", out), 0);
   CAF_CHECK(contains(out, "switchyard 0."));
   for (const char* cmd : {"", "match", "config show", "node", "send"}) {
