@@ -25,10 +25,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <set>
+#include <unordered_map>
 
 namespace sy::actors {
 
@@ -57,8 +59,16 @@ struct housekeeper_state {
   std::uint64_t keeper_moved = 0;
   /// When the leader last looked for a purge between its passes.
   std::chrono::steady_clock::time_point purge_checked{};
-  /// Crashed records to delete, by expiry time (Unix seconds).
-  std::multimap<double, std::pair<std::string, std::uint64_t>> crashed;
+  /// Crashed records to delete, by expiry time (Unix seconds): their keys.
+  std::multimap<double, std::string> crashed;
+  /// A crashed record above, as the leader last read it.
+  struct crashed_record {
+    std::uint64_t revision = 0;
+    double last_update = 0;
+    /// When its move was asked for; none: not asked since read.
+    std::optional<std::chrono::steady_clock::time_point> move_asked;
+  };
+  std::unordered_map<std::string, crashed_record> crashed_records;
   /// Non-persistent binds no live node serves, since when (Unix seconds).
   std::map<std::string, double> offline_since;
   /// When this leader last wrote the keepers; empty: not yet.
@@ -68,6 +78,9 @@ struct housekeeper_state {
   /// Replies of the asynchronous stream API calls, to log failures.
   std::string api_inbox;
   std::optional<broker::subscription> api_replies;
+  /// Crashed records read back to be moved (`move_crashed`).
+  std::string move_inbox;
+  std::optional<broker::subscription> move_replies;
   /// Analysis events published and not yet confirmed, by msg id; published
   /// again until stored. Their Finished records are removed only then: a
   /// leader that dies (or steps down) first leaves them to the next one,
@@ -123,19 +136,115 @@ constexpr std::size_t purge_batch = 1024;
 /// How often, at most, the leader looks for a purge between its passes.
 constexpr auto purge_check_interval = std::chrono::milliseconds{50};
 
+/// Records that hold the floor looked at, at most, to find the oldest one
+/// that cannot move: longer runs of Crashed records stay in place.
+constexpr std::size_t max_run = 4096;
+
+/// Moves asked for at one look, at most (a read request each, and its
+/// write); the next look asks for the next ones.
+constexpr std::size_t max_moves = 16;
+
+/// A crashed record is moved only when the purge it lets through removes
+/// this many records per move: removing them one by one costs a request
+/// each.
+constexpr std::size_t records_per_move = 4;
+
+/// A move that did not come back on the feed within this time is asked
+/// for again.
+constexpr auto move_retry = std::chrono::seconds{5};
+
+/// Whether message `seq` of `key`, holding the floor, is the Crashed record
+/// of an announced analysis, whose move was not asked for just now.
+bool is_movable(const housekeeper_state& st, std::uint64_t seq, std::string_view key,
+                std::chrono::steady_clock::time_point now) {
+  if (st.crashed_records.empty()) return false;
+  auto i = st.crashed_records.find(std::string{key});
+  return i != st.crashed_records.end() && i->second.revision == seq &&
+         (!i->second.move_asked || now - *i->second.move_asked > move_retry);
+}
+
+/// Asks for crashed record `key`'s message `seq`, to write it again,
+/// unchanged, at the stream's end (the reply's handler, `rewrite_stored`).
+/// Asynchronous: the feed brings the moved record. A move asked for before
+/// that never came is asked again, unless the message is gone (removed by
+/// someone else; blocking): it then no longer holds the floor.
+void move_crashed(housekeeper_state& st, const housekeeper_deps& deps, std::uint64_t seq,
+                  const std::string& key, std::chrono::steady_clock::time_point now) {
+  auto& record = st.crashed_records[key];
+  if (record.move_asked) {
+    auto stored =
+        broker::next_stored_message(*deps.conn, pipeline::tasks_stream,
+                                    "$KV." + std::string{pipeline::tasks_bucket} + "." + key, seq);
+    if (stored && (!*stored || (*stored)->seq != seq)) return st.reaper.vanished(seq);
+  }
+  record.move_asked = now;
+  (void)deps.conn->publish("$JS.API.DIRECT.GET." + std::string{pipeline::tasks_stream},
+                           value{{"seq", seq}}.dump(), {}, st.move_inbox);
+}
+
+/// Writes a message read back by sequence (`move_crashed`) again to its
+/// subject: compare-and-set on its sequence, so a record changed or
+/// removed meanwhile (a retry) stays as it is. A message already gone is
+/// left to the feed. Runs on a connection thread.
+void rewrite_stored(broker::connection& conn, const std::shared_ptr<spdlog::logger>& log,
+                    const broker::message& stored) {
+  auto subject = stored.header("Nats-Subject");
+  auto seq = stored.header("Nats-Sequence");
+  if (stored.status() != 0 || !subject || !seq) return;
+  conn.js_publish_async(
+      {*subject, std::string{stored.data()}, {}, {}, std::strtoull(seq->c_str(), nullptr, 10)},
+      [log, subject = *subject](expected<broker::pub_ack> ack) {
+        if (!ack && ack.error().code != errc::conflict) // a conflict: the feed brings the change
+          log->warn("record {} not moved: {}", subject, ack.error().message);
+      });
+}
+
+/// Moves the Crashed records that hold the floor (`is_movable`; the keeper
+/// among them moves by itself) to the stream's end, `max_moves` at a time,
+/// if the purge this lets through once they all moved removes at least
+/// `needed` records, and `records_per_move` per record moved. The floor
+/// follows once the feed brings them. Returns whether it asked for any.
+bool move_crashed_floor(housekeeper_state& st, const housekeeper_deps& deps, std::size_t needed) {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::uint64_t, std::string>> first; // the first to move
+  std::size_t run = 0;
+  auto next_kept = std::numeric_limits<std::uint64_t>::max();
+  st.reaper.visit_kept([&](std::uint64_t seq, std::string_view key) {
+    if (key == pipeline::tasks_keeper_key) return true;
+    if (run == max_run || !is_movable(st, seq, key, now)) {
+      next_kept = seq;
+      return false;
+    }
+    if (run++ < max_moves) first.emplace_back(seq, key);
+    return true;
+  });
+  if (run == 0) return false;
+  auto want = std::max(needed, run * records_per_move);
+  if (st.reaper.released_below(next_kept, want) < want) return false;
+  for (const auto& [seq, key] : first)
+    move_crashed(st, deps, seq, key, now);
+  return true;
+}
+
 /// Purges the records released below the floor, if `record_reaper::
-/// purge_due(at_least)`. A keeper holding the
-/// floor is moved to the stream's end first; the floor follows once the
-/// feed brings the new keeper. Blocking; the leader's own thread.
-void purge_released(housekeeper_state& st, const housekeeper_deps& deps, std::size_t at_least) {
-  auto oldest = st.reaper.oldest_kept();
-  if (oldest && oldest->second == pipeline::tasks_keeper_key && st.reaper.released() > 0 &&
-      oldest->first != st.keeper_moved) {
-    st.keeper_moved = oldest->first;
+/// purge_due(at_least)`; otherwise moves the Crashed records holding the
+/// floor back if that lets a purge through (`move_crashed_floor`), and
+/// returns whether it did. A keeper holding the floor is moved to the
+/// stream's end first; the floor follows once the feed brings the new
+/// keeper. Blocking; the leader's own thread.
+bool purge_released(housekeeper_state& st, const housekeeper_deps& deps, std::size_t at_least) {
+  std::optional<std::uint64_t> keeper;
+  st.reaper.visit_kept([&](std::uint64_t seq, std::string_view key) {
+    if (key == pipeline::tasks_keeper_key) keeper = seq;
+    return false;
+  });
+  if (keeper && *keeper != st.keeper_moved && st.reaper.released() > 0) {
+    st.keeper_moved = *keeper;
     if (auto r = pipeline::move_tasks_keeper(*deps.tasks); !r)
       st.log->warn("finished records not removed yet: {}", r.error().message);
   }
-  if (!st.reaper.purge_due(at_least)) return;
+  if (!st.reaper.purge_due(at_least))
+    return move_crashed_floor(st, deps, st.reaper.purge_threshold(at_least));
   auto floor = st.reaper.floor();
   if (auto r =
           broker::purge_stream_below(*deps.conn, pipeline::tasks_stream,
@@ -143,6 +252,7 @@ void purge_released(housekeeper_state& st, const housekeeper_deps& deps, std::si
     st.reaper.purged(floor);
   else
     st.log->warn("finished records not removed yet: {}", r.error().message);
+  return false;
 }
 
 /// Removes the records released so far (docs/PIPELINE.md "Removing
@@ -151,13 +261,18 @@ void purge_released(housekeeper_state& st, const housekeeper_deps& deps, std::si
 /// long is looked up once, and forgotten if it is gone (removed by someone
 /// else). Blocking; the leader's own thread.
 void reap(housekeeper_state& st, const housekeeper_deps& deps, const housekeeper_options& opts) {
-  purge_released(st, deps, 1);
+  if (purge_released(st, deps, 1)) return; // the next pass purges past them
   auto cutoff = unix_now() - 2 * opts.interval.count() / 1000.0;
-  auto oldest = st.reaper.oldest_kept();
-  if (!oldest || !st.reaper.overdue(cutoff)) return;
-  const auto& [seq, key] = *oldest;
-  // The keeper is written anew when it holds the floor; the feed brings
-  // the new one, which replaces it here.
+  if (!st.reaper.overdue(cutoff)) return;
+  // A keeper holding the floor is on its way to the stream's end (the
+  // feed brings the new one): the record after it is what holds them back.
+  std::optional<std::pair<std::uint64_t, std::string>> holder;
+  st.reaper.visit_kept([&](std::uint64_t seq, std::string_view key) {
+    holder.emplace(seq, key);
+    return key == pipeline::tasks_keeper_key;
+  });
+  if (!holder) return;
+  const auto& [seq, key] = *holder;
   if (seq != st.floor_checked && key != pipeline::tasks_keeper_key) {
     auto stored =
         broker::next_stored_message(*deps.conn, pipeline::tasks_stream,
@@ -263,9 +378,11 @@ void announce(housekeeper_state& st, const housekeeper_deps& deps, const houseke
   }
   st.log->debug("[{}] analysis complete: {} finished, {} crashed", done.root_uid,
                 done.finished.size(), done.crashed.size());
-  for (const auto& r : done.crashed)
-    st.crashed.emplace(r.last_update + opts.crashed_ttl.count() / 1000.0,
-                       std::pair{pipeline::task_key(done.root_uid, r.uid), r.revision});
+  for (const auto& r : done.crashed) {
+    auto key = pipeline::task_key(done.root_uid, r.uid);
+    st.crashed.emplace(r.last_update + opts.crashed_ttl.count() / 1000.0, key);
+    st.crashed_records[key] = {r.revision, r.last_update, std::nullopt};
+  }
 }
 
 void on_entry(housekeeper_state& st, const broker::kv_entry& entry) {
@@ -282,6 +399,25 @@ void on_entry(housekeeper_state& st, const broker::kv_entry& entry) {
   } else {
     st.log->warn("record {} is not a task: {}", entry.key, t.error().message);
   }
+}
+
+/// Whether `entry` is a crashed record of an announced analysis written
+/// again unchanged (`move_crashed`): it must not reach the tracker, where
+/// it would reopen the analysis. Any other change (a retry's delete
+/// marker) ends the leader's hold on the record.
+bool moved_by_leader(housekeeper_state& st, const broker::kv_entry& entry) {
+  if (st.crashed_records.empty()) return false;
+  auto i = st.crashed_records.find(entry.key);
+  if (i == st.crashed_records.end()) return false;
+  if (entry.operation == broker::kv_operation::put) {
+    auto t = decode_task(entry.value);
+    if (t && t->status == task_status::crashed && t->last_update == i->second.last_update) {
+      i->second = {entry.revision, t->last_update, std::nullopt};
+      return true;
+    }
+  }
+  st.crashed_records.erase(i);
+  return false;
 }
 
 void announce_completed(housekeeper_state& st, const housekeeper_deps& deps,
@@ -323,6 +459,7 @@ void become_leader(self_pointer self, const housekeeper_deps& deps) {
   st.root_rechecks.clear();
   st.feed_revision = 0;
   st.crashed.clear();
+  st.crashed_records.clear();
   st.announcing.clear();
   st.keepers_written.reset();
   broker::consumer_spec spec;
@@ -373,6 +510,7 @@ void step_down(housekeeper_state& st, const housekeeper_deps& deps) {
   st.root_rechecks.clear();
   st.feed_revision = 0;
   st.crashed.clear();
+  st.crashed_records.clear();
   st.announcing.clear(); // their records stay for the next leader
   st.offline_since.clear();
   st.drains.clear();
@@ -537,10 +675,13 @@ void expire(self_pointer self, const housekeeper_deps& deps, const housekeeper_o
   auto& st = self->state;
   auto now = unix_now();
   while (!st.crashed.empty() && st.crashed.begin()->first <= now) {
-    const auto& key = st.crashed.begin()->second.first;
+    const auto& key = st.crashed.begin()->second;
     api_call(st, deps, "$JS.API.STREAM.PURGE." + std::string{pipeline::crashed_stream},
              {{"filter", pipeline::crashed_uid_filter(key.substr(key.find('.') + 1))}});
-    st.reaper.release(st.crashed.begin()->second.second, now);
+    if (auto i = st.crashed_records.find(key); i != st.crashed_records.end()) {
+      st.reaper.release(i->second.revision, now);
+      st.crashed_records.erase(i);
+    }
     st.crashed.erase(st.crashed.begin());
   }
   auto cutoff = now - opts.started_timeout.count() / 1000.0;
@@ -706,6 +847,12 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
       log->warn("stream API call failed: {}", json["error"].dump());
   });
   if (sub) st.api_replies.emplace(std::move(*sub));
+  st.move_inbox = deps.conn->new_inbox();
+  auto moves =
+      deps.conn->subscribe(st.move_inbox, [conn = deps.conn, log = st.log](broker::message stored) {
+        rewrite_stored(*conn, log, stored);
+      });
+  if (moves) st.move_replies.emplace(std::move(*moves));
   housekeeper_actor me = self;
   self->state.wake = [me] { caf::anon_send(me, committed_atom::value); };
   self->send(self, tick_atom::value);
@@ -740,7 +887,7 @@ housekeeper(housekeeper_actor::stateful_pointer<housekeeper_state> self, houseke
         auto batch = batch_writes_of(self); // also ends what the last handler held over
         if (!self->state.lease) return;
         self->state.feed_revision = std::max(self->state.feed_revision, entry.revision);
-        on_entry(self->state, entry);
+        if (!moved_by_leader(self->state, entry)) on_entry(self->state, entry);
         // A delete or purge marker (left by `retry`, a removal by hand, a
         // send that failed) has told the leader that its key is gone; it
         // may go too, so that markers do not pile up.

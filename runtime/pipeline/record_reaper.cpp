@@ -26,9 +26,9 @@ void record_reaper::release(std::uint64_t seq, double now) {
   settle_floor();
 }
 
-bool record_reaper::purge_due(std::size_t at_least) const {
+std::size_t record_reaper::purge_threshold(std::size_t at_least) const {
   auto in_stream = kept_.size() + released_.size();
-  return purgeable() >= std::max({at_least, std::size_t{1}, in_stream / purge_share});
+  return std::max({at_least, std::size_t{1}, in_stream / purge_share});
 }
 
 void record_reaper::purged(std::uint64_t seq) {
@@ -39,9 +39,12 @@ void record_reaper::purged(std::uint64_t seq) {
   settle_floor();
 }
 
-std::optional<std::pair<std::uint64_t, std::string>> record_reaper::oldest_kept() const {
-  if (kept_.empty()) return std::nullopt;
-  return std::pair{kept_.begin()->first, *kept_.begin()->second};
+std::size_t record_reaper::released_below(std::uint64_t seq, std::size_t enough) const {
+  auto n = below_floor_;
+  for (auto i = released_.lower_bound(floor_); i != released_.end() && i->first < seq && n < enough;
+       ++i)
+    ++n;
+  return n;
 }
 
 bool record_reaper::overdue(double cutoff) const {

@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -47,15 +46,28 @@ public:
   /// least) and at least one per `purge_share` messages in the stream: a
   /// purge makes nats-server 2.9 match its filter against every subject
   /// in the stream, twice.
-  bool purge_due(std::size_t at_least) const;
+  bool purge_due(std::size_t at_least) const { return purgeable() >= purge_threshold(at_least); }
+
+  /// The least a purge must remove to be due: `at_least`, 1, and one per
+  /// `purge_share` messages in the stream.
+  std::size_t purge_threshold(std::size_t at_least) const;
 
   static constexpr std::size_t purge_share = 8;
 
   /// The stream was purged below `seq`: its messages there are gone.
   void purged(std::uint64_t seq);
 
-  /// The oldest message that stays, and its key; none when all may go.
-  std::optional<std::pair<std::uint64_t, std::string>> oldest_kept() const;
+  /// Calls `visit(seq, key)` on the messages that stay, oldest first, until
+  /// it returns false. `key` lives while its message stays.
+  template <class Visit> void visit_kept(Visit&& visit) const {
+    for (const auto& [seq, key] : kept_)
+      if (!visit(seq, std::string_view{*key})) return;
+  }
+
+  /// Released messages below `seq`, counted up to `enough` at most: what a
+  /// purge would remove once every message that stays below `seq` moved
+  /// past it. Walks the released messages above the floor until `enough`.
+  std::size_t released_below(std::uint64_t seq, std::size_t enough) const;
 
   /// Whether a message released before `cutoff` waits above the floor.
   bool overdue(double cutoff) const;
