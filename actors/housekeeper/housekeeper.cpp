@@ -153,6 +153,17 @@ constexpr std::size_t records_per_move = 4;
 /// for again.
 constexpr auto move_retry = std::chrono::seconds{5};
 
+/// Whether message `seq` is still the stored record of `key` (not removed
+/// by someone else). Blocking.
+expected<bool> still_stored(const housekeeper_deps& deps, const std::string& key,
+                            std::uint64_t seq) {
+  auto stored =
+      broker::next_stored_message(*deps.conn, pipeline::tasks_stream,
+                                  "$KV." + std::string{pipeline::tasks_bucket} + "." + key, seq);
+  if (!stored) return stored.error();
+  return *stored && (*stored)->seq == seq;
+}
+
 /// Whether message `seq` of `key`, holding the floor, is the Crashed record
 /// of an announced analysis, whose move was not asked for just now.
 bool is_movable(const housekeeper_state& st, std::uint64_t seq, std::string_view key,
@@ -172,10 +183,8 @@ void move_crashed(housekeeper_state& st, const housekeeper_deps& deps, std::uint
                   const std::string& key, std::chrono::steady_clock::time_point now) {
   auto& record = st.crashed_records[key];
   if (record.move_asked) {
-    auto stored =
-        broker::next_stored_message(*deps.conn, pipeline::tasks_stream,
-                                    "$KV." + std::string{pipeline::tasks_bucket} + "." + key, seq);
-    if (stored && (!*stored || (*stored)->seq != seq)) return st.reaper.vanished(seq);
+    auto stored = still_stored(deps, key, seq);
+    if (stored && !*stored) return st.reaper.vanished(seq);
   }
   record.move_asked = now;
   (void)deps.conn->publish("$JS.API.DIRECT.GET." + std::string{pipeline::tasks_stream},
@@ -274,12 +283,10 @@ void reap(housekeeper_state& st, const housekeeper_deps& deps, const housekeeper
   if (!holder) return;
   const auto& [seq, key] = *holder;
   if (seq != st.floor_checked && key != pipeline::tasks_keeper_key) {
-    auto stored =
-        broker::next_stored_message(*deps.conn, pipeline::tasks_stream,
-                                    "$KV." + std::string{pipeline::tasks_bucket} + "." + key, seq);
+    auto stored = still_stored(deps, key, seq);
     if (!stored)
       return st.log->warn("finished records not removed yet: {}", stored.error().message);
-    if (!*stored || (*stored)->seq != seq) {
+    if (!*stored) {
       st.reaper.vanished(seq); // the next pass purges past it
       return;
     }
