@@ -67,7 +67,7 @@ static void setup(jsCtx* js) {
     check(js_AddStream(NULL, js, &sc, NULL, NULL), "add stream");
     jsConsumerConfig cc;
     jsConsumerConfig_Init(&cc);
-    cc.Durable = "relay";
+    cc.Durable = "chain";
     cc.AckPolicy = js_AckExplicit;
     check(js_AddConsumer(NULL, js, name, &cc, NULL, NULL), "add consumer");
   }
@@ -86,7 +86,7 @@ struct stage {
 
 static void pull_next(struct stage* st) {
   char subject[64];
-  snprintf(subject, sizeof subject, "$JS.API.CONSUMER.MSG.NEXT.CF_%d.relay", st->k);
+  snprintf(subject, sizeof subject, "$JS.API.CONSUMER.MSG.NEXT.CF_%d.chain", st->k);
   /* One message, a request that lives 30 s (a 408 status asks again). */
   natsStatus s = natsConnection_PublishRequestString(st->nc, subject, st->inbox,
                                                      "{\"batch\":1,\"expires\":30000000000}");
@@ -165,6 +165,10 @@ int main(int argc, char** argv) {
       nats_Sleep(1000);
   } else if (strcmp(mode, "observe") == 0 && argc == 4) {
     int n = atoi(argv[3]);
+    if (n <= 0) {
+      fprintf(stderr, "chain_floor: observe needs a positive count, not %s\n", argv[3]);
+      return 2;
+    }
     static struct stage obs;
     obs.nc = nc;
     obs.js = js;
@@ -177,9 +181,18 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) {
       double t0 = now_ms();
       check(js_PublishAsync(js, "cf.1", body, sizeof body, NULL), "publish");
+      struct timespec deadline;
+      clock_gettime(CLOCK_REALTIME, &deadline);
+      deadline.tv_sec += 10;
       pthread_mutex_lock(&obs.mu);
       while (obs.arrived <= i)
-        pthread_cond_wait(&obs.cv, &obs.mu);
+        if (pthread_cond_timedwait(&obs.cv, &obs.mu, &deadline) != 0) {
+          fprintf(stderr,
+                  "chain_floor: message %d did not arrive within 10 s (is the relay "
+                  "running?)\n",
+                  i);
+          exit(1);
+        }
       pthread_mutex_unlock(&obs.mu);
       lat[i] = now_ms() - t0;
     }
