@@ -14,16 +14,11 @@ of four stored messages, with nothing of switchyard in it
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from local_nats import start_server
 
 
 def main():
@@ -36,26 +31,16 @@ def main():
     if not os.access(binary, os.X_OK):
         raise SystemExit(f"{args.binary}: not built (cmake --build build --target chain_floor)")
     workdir = tempfile.mkdtemp(prefix="sy-chain-")
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
     env = dict(os.environ, GOMAXPROCS="1", GOGC="400")
-    server = subprocess.Popen(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(port),
-                               "-sd", os.path.join(workdir, "store")], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start_server(os.path.join(workdir, "store"), env)
+    url = f"nats://127.0.0.1:{port}"
     relay = None
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port)).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit("nats-server did not start")
         subprocess.run([binary, url, "setup"], check=True)
         relay = subprocess.Popen([binary, url, "relay"])
         time.sleep(0.5)
-        subprocess.run([binary, url, "observe", "50"], check=True, stdout=subprocess.DEVNULL)  # warm-up
+        # Warm-up: the first messages open the streams' files.
+        subprocess.run([binary, url, "observe", "50"], check=True, stdout=subprocess.DEVNULL)
         print(f"chain of 4 stored messages, {args.messages} one at a time per round")
         for r in range(args.rounds):
             out = subprocess.run([binary, url, "observe", str(args.messages)], check=True,

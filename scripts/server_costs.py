@@ -15,15 +15,10 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from local_nats import start_server
 
 
 class Client:
@@ -85,19 +80,9 @@ def main():
     batch = 500
     n -= n % batch
     store = tempfile.mkdtemp(prefix="sy-costs-")
-    port = free_port()
-    server = subprocess.Popen(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(port),
-                               "-sd", store], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server, port = start_server(store)
     try:
-        for _ in range(100):
-            try:
-                c = Client(port)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit("nats-server did not start")
+        c = Client(port)
 
         def cpu():
             fields = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()

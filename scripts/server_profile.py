@@ -26,18 +26,13 @@ import collections
 import gzip
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from local_nats import free_port
 
 
 def varint(b, i):
